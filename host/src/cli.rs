@@ -1,0 +1,304 @@
+//! The `sabot` command line.
+//!
+//! `sabot run FILE...` runs pipelines; `sabot validate FILE...` loads and
+//! plans them without moving a record and prints every problem. Both exit
+//! with 1 when anything is wrong, so scripts and CI can rely on them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::{load_file, ConfigError, LoadedPipeline};
+use crate::embedded::EmbeddedBroker;
+use crate::plan::{plan, PlanOptions, SinkPlan, SourcePlan, TaskPlan};
+use crate::runtime::{run_pipelines, RunOptions};
+use crate::transform::Engine;
+
+/// Sabot: Kafka in, Arrow batches through WebAssembly transforms, sinks out.
+#[derive(Debug, Parser)]
+#[command(name = "sabot", version, about, long_about = None)]
+pub struct Cli {
+    /// Log filter, e.g. `info`, `sabot=debug` (also read from `RUST_LOG`).
+    #[arg(long, global = true, default_value = "info", env = "RUST_LOG")]
+    pub log: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run pipeline files until interrupted (Ctrl-C finishes the batch in
+    /// flight, commits, and exits 0).
+    Run(RunArgs),
+    /// Load and plan pipeline files without moving a record; print every
+    /// problem with its YAML path; exit 1 if there is any.
+    Validate(ValidateArgs),
+}
+
+/// Arguments of `sabot run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Pipeline files to run, side by side.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Exit once every source has no more records (for scripts and tests).
+    #[arg(long)]
+    pub until_idle: bool,
+    /// Seconds between progress lines on standard error; 0 for none.
+    #[arg(long, default_value_t = 2.0)]
+    pub progress: f64,
+    /// Seconds to wait for brokers to answer while planning.
+    #[arg(long, default_value_t = 10)]
+    pub connect_timeout: u64,
+}
+
+/// Arguments of `sabot validate`.
+#[derive(Debug, clap::Args)]
+pub struct ValidateArgs {
+    /// Pipeline files to check.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Do not contact brokers; check the files and plugins only.
+    #[arg(long)]
+    pub offline: bool,
+    /// Seconds to wait for brokers to answer.
+    #[arg(long, default_value_t = 10)]
+    pub connect_timeout: u64,
+}
+
+/// Run the parsed command line.
+pub fn main(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Run(args) => run(args),
+        Command::Validate(args) => validate(args),
+    }
+}
+
+/// Load every file, printing problems; `None` if any file failed.
+fn load_all(files: &[PathBuf]) -> Option<Vec<LoadedPipeline>> {
+    let mut loaded = Vec::new();
+    let mut ok = true;
+    for file in files {
+        match load_file(file) {
+            Ok(l) => loaded.push(l),
+            Err(e) => {
+                eprintln!("error: {e}");
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(loaded)
+}
+
+/// Start the embedded broker if any pipeline wants it, with its topics.
+fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, String> {
+    let wants = |l: &LoadedPipeline| {
+        l.config
+            .source
+            .kafka
+            .as_ref()
+            .is_some_and(|k| k.brokers.trim() == "embedded")
+            || l.config
+                .sink
+                .kafka
+                .as_ref()
+                .and_then(|k| k.brokers.as_deref())
+                .is_some_and(|b| b.trim() == "embedded")
+    };
+    if !loaded.iter().any(wants) {
+        return Ok(None);
+    }
+    let broker = EmbeddedBroker::start()?;
+    for l in loaded.iter().filter(|l| wants(l)) {
+        let partitions = l
+            .config
+            .source
+            .kafka
+            .as_ref()
+            .and_then(|k| k.embedded.as_ref())
+            .map_or(crate::config::defaults::embedded_partitions(), |e| e.partitions);
+        let mut topics: Vec<String> = Vec::new();
+        if let Some(k) = &l.config.source.kafka {
+            topics.extend(k.topics.clone().unwrap_or_default());
+        }
+        if let Some(k) = &l.config.sink.kafka {
+            topics.push(k.topic.clone());
+        }
+        if let Some(t) = &l.config.errors.dead_letter_topic {
+            topics.push(t.clone());
+        }
+        for topic in topics {
+            broker.create_topic(&topic, partitions)?;
+        }
+    }
+    eprintln!(
+        "note: using the embedded broker at {} (in-memory, dev only: its data is gone when sabot exits)",
+        broker.bootstrap()
+    );
+    Ok(Some(broker))
+}
+
+fn plan_all(
+    loaded: &[LoadedPipeline],
+    options: &PlanOptions,
+) -> Result<Vec<TaskPlan>, Vec<ConfigError>> {
+    let engine = match Engine::new() {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: cannot start the WebAssembly engine: {e}");
+            return Err(Vec::new());
+        }
+    };
+    let mut plans = Vec::new();
+    let mut errors = Vec::new();
+    for l in loaded {
+        match plan(l, &engine, options) {
+            Ok(p) => plans.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() {
+        Ok(plans)
+    } else {
+        Err(errors)
+    }
+}
+
+fn run(args: RunArgs) -> ExitCode {
+    let Some(loaded) = load_all(&args.files) else {
+        return ExitCode::FAILURE;
+    };
+    let embedded = match start_embedded(&loaded) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let options = PlanOptions {
+        check_brokers: true,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        embedded: embedded.as_ref().map(|e| e.bootstrap().to_owned()),
+    };
+    let plans = match plan_all(&loaded, &options) {
+        Ok(p) => p,
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            return ExitCode::FAILURE;
+        }
+    };
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // A second signal while stopping exits at once.
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, stop.clone());
+        let _ = signal_hook::flag::register(signal, stop.clone());
+    }
+    let run_options = RunOptions {
+        until_idle: args.until_idle,
+        progress: (args.progress > 0.0).then(|| Duration::from_secs_f64(args.progress)),
+    };
+    let outcomes = run_pipelines(
+        plans,
+        &run_options,
+        stop,
+        embedded.as_ref().map(|e| e.bootstrap()),
+    );
+    let mut failed = false;
+    for o in &outcomes {
+        let t = &o.totals;
+        let secs = o.elapsed.as_secs_f64().max(1e-3);
+        match &o.result {
+            Ok(_) => eprintln!(
+                "{}: done in {:.1}s: {} records in, {} out, {} filtered, {} dead-lettered ({:.0} records/s)",
+                o.pipeline,
+                secs,
+                t.records_in,
+                t.records_out,
+                t.filtered,
+                t.dead_lettered,
+                t.records_in as f64 / secs
+            ),
+            Err(e) => {
+                failed = true;
+                eprintln!(
+                    "error: pipeline `{}` failed after {} records in, {} out: {e}",
+                    o.pipeline, t.records_in, t.records_out
+                );
+            }
+        }
+    }
+    drop(embedded);
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn validate(args: ValidateArgs) -> ExitCode {
+    let Some(loaded) = load_all(&args.files) else {
+        return ExitCode::FAILURE;
+    };
+    let embedded = if args.offline {
+        None
+    } else {
+        match start_embedded(&loaded) {
+            Ok(e) => e,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+    let options = PlanOptions {
+        check_brokers: !args.offline,
+        connect_timeout: Duration::from_secs(args.connect_timeout),
+        embedded: Some(
+            embedded
+                .as_ref()
+                .map_or_else(|| "127.0.0.1:9".to_owned(), |e| e.bootstrap().to_owned()),
+        ),
+    };
+    match plan_all(&loaded, &options) {
+        Ok(plans) => {
+            for (l, p) in loaded.iter().zip(&plans) {
+                println!("ok: `{}`: {}", l.file.display(), describe(p));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(errors) => {
+            for e in errors {
+                eprintln!("error: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// One line saying what a plan does.
+fn describe(plan: &TaskPlan) -> String {
+    let source = match &plan.source {
+        SourcePlan::Kafka(k) => format!("kafka {}", k.subscription.join(",")),
+        SourcePlan::Datagen(_) => "datagen".to_owned(),
+    };
+    let transforms: Vec<&str> = plan.transforms.iter().map(|t| t.name.as_str()).collect();
+    let sink = match &plan.sink {
+        SinkPlan::Kafka(k) => format!("kafka {}", k.topic),
+        SinkPlan::File { path, .. } => format!("file {}", path.display()),
+        SinkPlan::Stdout => "stdout".to_owned(),
+    };
+    format!(
+        "pipeline `{}`: {source} → [{}] → {sink}",
+        plan.pipeline,
+        transforms.join(" → ")
+    )
+}

@@ -1,0 +1,432 @@
+//! The pipeline file, version `sabot/v1`, as serde types.
+//!
+//! Every struct here rejects unknown keys, and every field is documented:
+//! these docs are the reference the README's pipeline section is written
+//! from. Defaults live in [`defaults`] and say where they come from.
+//!
+//! A block that holds one of several kinds (`source`, `sink`, `format`) is a
+//! struct of optional fields, one per kind, of which exactly one must be set:
+//! `source: { kafka: {...} }`. That keeps the YAML flat and lets validation
+//! name the key that is wrong.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+/// The only version of the pipeline file this build reads.
+pub const API_VERSION: &str = "sabot/v1";
+
+/// One pipeline file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PipelineFile {
+    /// The file format's version; must be `sabot/v1`.
+    #[serde(rename = "apiVersion")]
+    pub api_version: String,
+    /// The pipeline's name: letters, digits, `.`, `_` and `-`. It tags logs
+    /// and metrics and names the pipeline in messages.
+    pub name: String,
+    /// Free text for people reading the file.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where records come from.
+    pub source: SourceConfig,
+    /// The WASM transforms each batch passes through, in order.
+    #[serde(default)]
+    pub transforms: Vec<TransformConfig>,
+    /// Where records go.
+    pub sink: SinkConfig,
+    /// What happens to records that cannot be processed.
+    #[serde(default)]
+    pub errors: ErrorsConfig,
+    /// How records are grouped into batches.
+    #[serde(default)]
+    pub batch: BatchConfig,
+}
+
+/// Where records come from: exactly one of the fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Read from Kafka topics.
+    #[serde(default)]
+    pub kafka: Option<KafkaSourceConfig>,
+    /// Generate realistic JSON order records, for demos and load tests.
+    #[serde(default)]
+    pub datagen: Option<DatagenConfig>,
+}
+
+/// A Kafka source: a consumer in a consumer group.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSourceConfig {
+    /// Bootstrap brokers, `host:port` separated by commas, or `embedded` for
+    /// an in-memory broker inside this process (dev only: data is lost on
+    /// exit).
+    pub brokers: String,
+    /// Topics to read, by name. Exactly one of `topics` and `topics_regex`.
+    #[serde(default)]
+    pub topics: Option<Vec<String>>,
+    /// Topics to read, by regular expression over topic names (librdkafka
+    /// syntax), e.g. `^orders-.*`. New matching topics are picked up.
+    #[serde(default)]
+    pub topics_regex: Option<String>,
+    /// The consumer group; committed offsets are stored under it.
+    pub group: String,
+    /// Where a partition with no committed offset starts: `earliest` or
+    /// `latest`. Default `earliest`, as Kafka Connect's sink connectors do.
+    #[serde(default)]
+    pub start: StartPosition,
+    /// How record values are decoded. Default: JSON with an inferred schema.
+    #[serde(default)]
+    pub format: FormatConfig,
+    /// librdkafka properties passed to the consumer as they are, e.g.
+    /// `security.protocol`, `sasl.mechanism`, `session.timeout.ms`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, ScalarValue>,
+    /// Only with `brokers: embedded`: how the in-memory broker is set up.
+    #[serde(default)]
+    pub embedded: Option<EmbeddedConfig>,
+}
+
+/// The in-memory broker used by `brokers: embedded`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EmbeddedConfig {
+    /// Partitions of each topic it creates. Default 3.
+    #[serde(default = "defaults::embedded_partitions")]
+    pub partitions: i32,
+    /// Fill the source topics with generated order records.
+    #[serde(default)]
+    pub datagen: Option<DatagenConfig>,
+}
+
+/// Generated JSON orders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatagenConfig {
+    /// How many records to generate; unbounded when absent.
+    #[serde(default)]
+    pub records: Option<u64>,
+    /// Records per second at most; as fast as possible when absent.
+    #[serde(default)]
+    pub rate: Option<u64>,
+    /// Seed of the generator: the same seed gives the same records.
+    #[serde(default = "defaults::datagen_seed")]
+    pub seed: u64,
+    /// Share of records, from 0 to 1, that are deliberately malformed (bad
+    /// JSON, wrong types, empty), to show the dead-letter path. Default 0.
+    #[serde(default)]
+    pub bad_ratio: f64,
+}
+
+/// Where a partition without a committed offset starts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StartPosition {
+    /// The oldest record still in the partition.
+    #[default]
+    Earliest,
+    /// Only records produced after the pipeline joined.
+    Latest,
+}
+
+/// How record values are decoded: exactly one of the fields. Written
+/// either as a map (`format: { json: { schema: infer } }`) or as a bare
+/// name (`format: raw`, `format: json`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(from = "FormatRepr")]
+pub struct FormatConfig {
+    /// JSON objects, one per record value.
+    pub json: Option<JsonFormatConfig>,
+    /// The value bytes as they are, in a `binary` column named `value`.
+    pub raw: Option<RawFormatConfig>,
+}
+
+/// The two spellings of a format block.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum FormatRepr {
+    /// `format: raw`
+    Name(FormatName),
+    /// `format: { json: {...} }`
+    Map(FormatMap),
+}
+
+/// A format given by name alone.
+#[derive(Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum FormatName {
+    Json,
+    Raw,
+}
+
+/// A format given as a map.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FormatMap {
+    #[serde(default)]
+    json: Option<JsonFormatConfig>,
+    #[serde(default)]
+    raw: Option<RawFormatConfig>,
+}
+
+impl From<FormatRepr> for FormatConfig {
+    fn from(repr: FormatRepr) -> Self {
+        match repr {
+            FormatRepr::Name(FormatName::Json) => FormatConfig {
+                json: Some(JsonFormatConfig::default()),
+                raw: None,
+            },
+            FormatRepr::Name(FormatName::Raw) => FormatConfig {
+                json: None,
+                raw: Some(RawFormatConfig {}),
+            },
+            FormatRepr::Map(map) => FormatConfig {
+                json: map.json,
+                raw: map.raw,
+            },
+        }
+    }
+}
+
+/// JSON values.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonFormatConfig {
+    /// `infer` (the default) to derive the schema from the first records,
+    /// or a map of field name to type: `bool`, `int8`…`int64`,
+    /// `uint8`…`uint64`, `float32`, `float64`, `utf8`, `binary`, `date32`,
+    /// `timestamp(ms)`, `decimal(10,2)`, `json`, `{struct: {...}}`,
+    /// `{list: TYPE}`, or `{type: TYPE, nullable: false}`.
+    #[serde(default)]
+    pub schema: Option<serde_json::Value>,
+    /// With `schema: infer`, how many records to read before fixing the
+    /// schema. Default 1000.
+    #[serde(default)]
+    pub infer_records: Option<usize>,
+    /// What to do with a field the schema does not have: `ignore` it (the
+    /// default with an explicit schema) or `reject` the record as a bad
+    /// record (the default with an inferred schema, so nothing is dropped
+    /// silently).
+    #[serde(default)]
+    pub unknown_fields: Option<UnknownFieldsPolicy>,
+}
+
+/// What to do with fields the schema does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnknownFieldsPolicy {
+    /// Drop the field and keep the record.
+    Ignore,
+    /// Send the record to the bad-record path, naming the field.
+    Reject,
+}
+
+/// Raw values: no options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFormatConfig {}
+
+/// One WASM transform.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransformConfig {
+    /// The component file: a path (relative to the pipeline file) or a
+    /// bare name looked up in `$SABOT_PLUGIN_PATH` and `plugins/dist`.
+    pub plugin: String,
+    /// A name for logs and messages; default: the plugin's own name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The plugin's configuration, handed to its `init` as JSON.
+    #[serde(default)]
+    pub config: serde_json::Map<String, serde_json::Value>,
+    /// Longest a single batch call may take, e.g. `5s`. Default 5 s.
+    #[serde(default)]
+    pub timeout: Option<String>,
+    /// Most linear memory one instance may use, e.g. `256MiB`. Default
+    /// 256 MiB.
+    #[serde(default)]
+    pub max_memory: Option<String>,
+}
+
+/// Where records go: exactly one of the fields.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinkConfig {
+    /// Produce to a Kafka topic, values as JSON.
+    #[serde(default)]
+    pub kafka: Option<KafkaSinkConfig>,
+    /// Append JSON lines to a file.
+    #[serde(default)]
+    pub file: Option<FileSinkConfig>,
+    /// Print JSON lines on standard output.
+    #[serde(default)]
+    pub stdout: Option<StdoutSinkConfig>,
+}
+
+/// A Kafka sink.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KafkaSinkConfig {
+    /// Bootstrap brokers; default: the source's brokers.
+    #[serde(default)]
+    pub brokers: Option<String>,
+    /// The topic written to, unless `topic_field` routes a row elsewhere.
+    pub topic: String,
+    /// A `utf8` column naming each row's topic; rows where it is null go to
+    /// `topic`. A column whose name starts with `__` is left out of the
+    /// value.
+    #[serde(default)]
+    pub topic_field: Option<String>,
+    /// A value field whose text becomes the record key. Default: the key
+    /// the record came with (the `__key` column).
+    #[serde(default)]
+    pub key_field: Option<String>,
+    /// How values are written: `json` (the default; one object of the
+    /// non-metadata columns per row) or `raw` (the bytes of a binary or
+    /// utf8 column named `value`, as a `raw` source gives them).
+    #[serde(default)]
+    pub format: SinkFormat,
+    /// librdkafka properties for the producer, e.g. `compression.type`.
+    #[serde(default)]
+    pub properties: BTreeMap<String, ScalarValue>,
+}
+
+/// How a Kafka sink writes values.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SinkFormat {
+    /// One JSON object per row.
+    #[default]
+    Json,
+    /// The `value` column's bytes as they are.
+    Raw,
+}
+
+/// A JSON-lines file sink.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileSinkConfig {
+    /// The file to append to (relative to the working directory); created
+    /// with its parent directories if missing.
+    pub path: PathBuf,
+    /// Whether to `fsync` the file before offsets are committed, so a
+    /// committed record survives a power loss. Default true.
+    #[serde(default = "defaults::file_sync")]
+    pub sync: bool,
+}
+
+/// Standard output; no options.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StdoutSinkConfig {}
+
+/// The bad-record policy.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorsConfig {
+    /// `fail` (the default, as Kafka Connect's `errors.tolerance=none`):
+    /// the first bad record stops the pipeline. `dead-letter`: bad records
+    /// go to `dead_letter_topic` and the rest flow on.
+    #[serde(default)]
+    pub on_bad_record: BadRecordPolicy,
+    /// The topic bad records are written to, with their original key, value
+    /// and headers plus `sabot.error.*` headers.
+    #[serde(default)]
+    pub dead_letter_topic: Option<String>,
+    /// Brokers of the dead-letter topic; default: the source's brokers (or
+    /// the Kafka sink's, for a datagen source).
+    #[serde(default)]
+    pub dead_letter_brokers: Option<String>,
+}
+
+/// What happens to a bad record.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BadRecordPolicy {
+    /// Stop the pipeline.
+    #[default]
+    Fail,
+    /// Write it to the dead-letter topic and go on.
+    DeadLetter,
+}
+
+/// How records are grouped into batches.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchConfig {
+    /// A batch closes when it holds this many records. Default 1000.
+    #[serde(default = "defaults::max_records")]
+    pub max_records: usize,
+    /// …or when its first record has waited this long, e.g. `50ms`.
+    /// Default 50 ms.
+    #[serde(default = "defaults::max_wait")]
+    pub max_wait: String,
+}
+
+impl Default for BatchConfig {
+    fn default() -> Self {
+        BatchConfig {
+            max_records: defaults::max_records(),
+            max_wait: defaults::max_wait(),
+        }
+    }
+}
+
+/// A YAML scalar given where librdkafka wants a string: `5000`, `true`
+/// and `"5000"` all work.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum ScalarValue {
+    /// A string.
+    String(String),
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl std::fmt::Display for ScalarValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScalarValue::String(s) => f.write_str(s),
+            ScalarValue::Int(i) => write!(f, "{i}"),
+            ScalarValue::Float(x) => write!(f, "{x}"),
+            ScalarValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+/// Every default of the pipeline file, in one place.
+pub mod defaults {
+    /// Partitions per embedded topic: 3, enough to show parallel partitions.
+    pub fn embedded_partitions() -> i32 {
+        3
+    }
+    /// Datagen seed: a fixed value, so runs repeat.
+    pub fn datagen_seed() -> u64 {
+        42
+    }
+    /// Records per batch: 1000, where the WASM call cost is well amortised.
+    pub fn max_records() -> usize {
+        1000
+    }
+    /// Wait for a batch to fill: 50 ms, a latency most pipelines accept.
+    pub fn max_wait() -> String {
+        "50ms".to_owned()
+    }
+    /// Fsync the file sink before committing: yes, so nothing is lost.
+    pub fn file_sync() -> bool {
+        true
+    }
+    /// Records read to infer a JSON schema: 1000.
+    pub const INFER_RECORDS: usize = 1000;
+    /// A plugin call's deadline: 5 s.
+    pub const PLUGIN_TIMEOUT_MS: u64 = 5_000;
+    /// A plugin instance's memory cap: 256 MiB.
+    pub const PLUGIN_MAX_MEMORY: usize = 256 << 20;
+}

@@ -1,0 +1,359 @@
+//! Checks on a pipeline file that serde cannot express.
+
+use std::time::Duration;
+
+use super::model::*;
+use super::Problem;
+
+/// Check `config`, appending every problem found.
+pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
+    if config.api_version != API_VERSION {
+        problems.push(Problem::new(
+            "apiVersion",
+            format!(
+                "`{}` is not a version this build reads; write `apiVersion: {API_VERSION}`",
+                config.api_version
+            ),
+        ));
+    }
+    check_name("name", &config.name, problems);
+
+    let mut source_is_kafka = false;
+    match (&config.source.kafka, &config.source.datagen) {
+        (Some(kafka), None) => {
+            source_is_kafka = true;
+            check_kafka_source(kafka, problems);
+        }
+        (None, Some(datagen)) => check_datagen("source.datagen", datagen, problems),
+        (None, None) => problems.push(Problem::new(
+            "source",
+            "no source given; add one of `kafka` or `datagen`",
+        )),
+        (Some(_), Some(_)) => problems.push(Problem::new(
+            "source",
+            "both `kafka` and `datagen` are set; a pipeline has one source",
+        )),
+    }
+
+    for (i, transform) in config.transforms.iter().enumerate() {
+        let path = format!("transforms[{i}]");
+        if transform.plugin.trim().is_empty() {
+            problems.push(Problem::new(format!("{path}.plugin"), "must name a component file"));
+        }
+        if let Some(name) = &transform.name {
+            check_name(&format!("{path}.name"), name, problems);
+        }
+        if let Some(timeout) = &transform.timeout {
+            if let Err(e) = parse_duration(timeout) {
+                problems.push(Problem::new(format!("{path}.timeout"), e));
+            }
+        }
+        if let Some(size) = &transform.max_memory {
+            if let Err(e) = parse_size(size) {
+                problems.push(Problem::new(format!("{path}.max_memory"), e));
+            }
+        }
+    }
+
+    let sinks = [
+        config.sink.kafka.is_some(),
+        config.sink.file.is_some(),
+        config.sink.stdout.is_some(),
+    ];
+    match sinks.iter().filter(|s| **s).count() {
+        0 => problems.push(Problem::new(
+            "sink",
+            "no sink given; add one of `kafka`, `file` or `stdout`",
+        )),
+        1 => {}
+        _ => problems.push(Problem::new(
+            "sink",
+            "more than one of `kafka`, `file` and `stdout` is set; a pipeline has one sink",
+        )),
+    }
+    if let Some(kafka) = &config.sink.kafka {
+        if kafka.topic.trim().is_empty() {
+            problems.push(Problem::new("sink.kafka.topic", "must not be empty"));
+        }
+        match &kafka.brokers {
+            Some(b) if b.trim().is_empty() => {
+                problems.push(Problem::new("sink.kafka.brokers", "must not be empty"))
+            }
+            None if !source_is_kafka => problems.push(Problem::new(
+                "sink.kafka.brokers",
+                "required when the source is not Kafka",
+            )),
+            _ => {}
+        }
+    }
+    if let Some(file) = &config.sink.file {
+        if file.path.as_os_str().is_empty() {
+            problems.push(Problem::new("sink.file.path", "must not be empty"));
+        }
+    }
+
+    match config.errors.on_bad_record {
+        BadRecordPolicy::DeadLetter => match &config.errors.dead_letter_topic {
+            None => problems.push(Problem::new(
+                "errors.dead_letter_topic",
+                "required with `on_bad_record: dead-letter`",
+            )),
+            Some(t) if t.trim().is_empty() => {
+                problems.push(Problem::new("errors.dead_letter_topic", "must not be empty"))
+            }
+            Some(_) => {
+                let has_brokers = config.errors.dead_letter_brokers.is_some()
+                    || source_is_kafka
+                    || config.sink.kafka.is_some();
+                if !has_brokers {
+                    problems.push(Problem::new(
+                        "errors.dead_letter_brokers",
+                        "required when neither the source nor the sink is Kafka",
+                    ));
+                }
+            }
+        },
+        BadRecordPolicy::Fail => {
+            if config.errors.dead_letter_topic.is_some() {
+                problems.push(Problem::new(
+                    "errors.dead_letter_topic",
+                    "set, but `on_bad_record` is `fail`; write `on_bad_record: dead-letter` to use it",
+                ));
+            }
+        }
+    }
+
+    if config.batch.max_records == 0 {
+        problems.push(Problem::new("batch.max_records", "must be at least 1"));
+    } else if config.batch.max_records > 1_000_000 {
+        problems.push(Problem::new(
+            "batch.max_records",
+            "must be at most 1000000; larger batches only use more memory",
+        ));
+    }
+    if let Err(e) = parse_duration(&config.batch.max_wait) {
+        problems.push(Problem::new("batch.max_wait", e));
+    }
+}
+
+fn check_kafka_source(kafka: &KafkaSourceConfig, problems: &mut Vec<Problem>) {
+    if kafka.brokers.trim().is_empty() {
+        problems.push(Problem::new(
+            "source.kafka.brokers",
+            "must not be empty; write `host:port[,host:port]` or `embedded`",
+        ));
+    }
+    let embedded = kafka.brokers.trim() == "embedded";
+    match (&kafka.topics, &kafka.topics_regex) {
+        (None, None) => problems.push(Problem::new(
+            "source.kafka.topics",
+            "no topics given; add `topics: [NAME]` or `topics_regex: PATTERN`",
+        )),
+        (Some(_), Some(_)) => problems.push(Problem::new(
+            "source.kafka.topics_regex",
+            "both `topics` and `topics_regex` are set; use one",
+        )),
+        (Some(topics), None) => {
+            if topics.is_empty() {
+                problems.push(Problem::new("source.kafka.topics", "must list at least one topic"));
+            }
+            for (i, topic) in topics.iter().enumerate() {
+                if let Err(e) = check_topic_name(topic) {
+                    problems.push(Problem::new(format!("source.kafka.topics[{i}]"), e));
+                }
+            }
+        }
+        (None, Some(regex)) => {
+            if regex.trim().is_empty() {
+                problems.push(Problem::new("source.kafka.topics_regex", "must not be empty"));
+            }
+            if embedded {
+                problems.push(Problem::new(
+                    "source.kafka.topics_regex",
+                    "the embedded broker needs topic names to create; use `topics`",
+                ));
+            }
+        }
+    }
+    if kafka.group.trim().is_empty() {
+        problems.push(Problem::new("source.kafka.group", "must not be empty"));
+    }
+    for key in kafka.properties.keys() {
+        if let Some(owned) = OWNED_CONSUMER_PROPERTIES.iter().find(|(k, _)| k == key) {
+            problems.push(Problem::new(
+                format!("source.kafka.properties.{key}"),
+                format!("is set by Sabot; use {} instead", owned.1),
+            ));
+        }
+    }
+    if let Some(json) = &kafka.format.json {
+        if kafka.format.raw.is_some() {
+            problems.push(Problem::new(
+                "source.kafka.format",
+                "both `json` and `raw` are set; use one",
+            ));
+        }
+        if let Some(n) = json.infer_records {
+            if n == 0 {
+                problems.push(Problem::new(
+                    "source.kafka.format.json.infer_records",
+                    "must be at least 1",
+                ));
+            }
+        }
+        if let Some(serde_json::Value::String(s)) = &json.schema {
+            if s != "infer" {
+                problems.push(Problem::new(
+                    "source.kafka.format.json.schema",
+                    format!("`{s}` is not a schema; write `infer` or a map of field to type"),
+                ));
+            }
+        }
+    }
+    match &kafka.embedded {
+        Some(_) if !embedded => problems.push(Problem::new(
+            "source.kafka.embedded",
+            "only applies with `brokers: embedded`",
+        )),
+        Some(e) => {
+            if !(1..=64).contains(&e.partitions) {
+                problems.push(Problem::new(
+                    "source.kafka.embedded.partitions",
+                    "must be between 1 and 64",
+                ));
+            }
+            if let Some(d) = &e.datagen {
+                check_datagen("source.kafka.embedded.datagen", d, problems);
+            }
+        }
+        None => {}
+    }
+}
+
+/// Consumer properties Sabot sets itself, and what to use instead.
+const OWNED_CONSUMER_PROPERTIES: &[(&str, &str)] = &[
+    ("bootstrap.servers", "`source.kafka.brokers`"),
+    ("group.id", "`source.kafka.group`"),
+    ("enable.auto.commit", "nothing: Sabot commits after the sink acknowledged"),
+    ("enable.auto.offset.store", "nothing: Sabot commits after the sink acknowledged"),
+    ("auto.offset.reset", "`source.kafka.start`"),
+];
+
+fn check_datagen(path: &str, datagen: &DatagenConfig, problems: &mut Vec<Problem>) {
+    if !(0.0..=1.0).contains(&datagen.bad_ratio) {
+        problems.push(Problem::new(
+            format!("{path}.bad_ratio"),
+            "must be between 0 and 1",
+        ));
+    }
+    if datagen.rate == Some(0) {
+        problems.push(Problem::new(
+            format!("{path}.rate"),
+            "must be at least 1; leave it out for no limit",
+        ));
+    }
+}
+
+fn check_name(path: &str, name: &str, problems: &mut Vec<Problem>) {
+    let ok = !name.is_empty()
+        && name.len() <= 200
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
+    if !ok {
+        problems.push(Problem::new(
+            path,
+            format!("`{name}` is not a valid name; use letters, digits, `.`, `_` and `-`"),
+        ));
+    }
+}
+
+/// Kafka's own rule for topic names.
+fn check_topic_name(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("a topic name must not be empty".to_owned());
+    }
+    if topic.len() > 249 {
+        return Err("a topic name is at most 249 characters".to_owned());
+    }
+    if topic == "." || topic == ".." {
+        return Err(format!("`{topic}` is not a valid topic name"));
+    }
+    if let Some(c) = topic
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')))
+    {
+        return Err(format!(
+            "`{topic}` is not a valid topic name: `{c}` is not allowed (use letters, digits, `.`, `_`, `-`)"
+        ));
+    }
+    Ok(())
+}
+
+/// Parse a duration such as `50ms`, `5s`, `2m` or `1h`.
+///
+/// # Errors
+///
+/// A message saying what form is expected.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration; write e.g. `50ms`, `5s` or `2m`"))?;
+    let scale = match unit.trim() {
+        "ms" => 0.001,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        "h" => 3600.0,
+        "us" | "µs" => 0.000_001,
+        "" => {
+            return Err(format!(
+                "`{text}` has no unit; write e.g. `{text}ms` or `{text}s`"
+            ))
+        }
+        other => {
+            return Err(format!(
+                "`{other}` is not a unit of time; use `ms`, `s`, `m` or `h`"
+            ))
+        }
+    };
+    let secs = value * scale;
+    if !(0.0..=86_400.0 * 365.0).contains(&secs) {
+        return Err(format!("`{text}` is out of range"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Parse a size such as `256MiB`, `1GiB`, `512KiB` or `1000000` (bytes).
+///
+/// # Errors
+///
+/// A message saying what form is expected.
+pub fn parse_size(text: &str) -> Result<usize, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: u64 = number
+        .parse()
+        .map_err(|_| format!("`{text}` is not a size; write e.g. `256MiB` or `1GiB`"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" | "K" => 1 << 10,
+        "MiB" | "M" => 1 << 20,
+        "GiB" | "G" => 1 << 30,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        other => {
+            return Err(format!(
+                "`{other}` is not a unit of size; use `KiB`, `MiB` or `GiB`"
+            ))
+        }
+    };
+    value
+        .checked_mul(scale)
+        .and_then(|v| usize::try_from(v).ok())
+        .ok_or_else(|| format!("`{text}` is too large"))
+}

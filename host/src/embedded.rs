@@ -1,0 +1,136 @@
+//! The embedded broker: an in-memory Kafka inside this process, for the
+//! quickstart and for trying pipelines without infrastructure.
+//!
+//! It is librdkafka's mock cluster. It speaks the Kafka protocol on
+//! 127.0.0.1 ports of its own, so the ordinary source and sink clients talk
+//! to it as to any broker, but it is **dev only**: everything lives in
+//! memory, is gone when the process exits, and each partition keeps only
+//! its last few MiB. The feed therefore stays only a little ahead of the
+//! pipelines reading it.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
+
+use crate::plan::FeedPlan;
+use crate::source::datagen::{OrderGenerator, Pacer};
+
+/// How far, in records, a feed may run ahead of its readers.
+const FEED_LEAD: u64 = 20_000;
+
+/// A running in-memory broker. Dropping it stops the broker.
+pub struct EmbeddedBroker {
+    cluster: MockCluster<'static, DefaultProducerContext>,
+    bootstrap: String,
+}
+
+impl EmbeddedBroker {
+    /// Start a one-broker cluster.
+    ///
+    /// # Errors
+    ///
+    /// librdkafka could not start it.
+    pub fn start() -> Result<Self, String> {
+        let cluster = MockCluster::new(1)
+            .map_err(|e| format!("cannot start the embedded broker: {e}"))?;
+        let bootstrap = cluster.bootstrap_servers();
+        tracing::info!(%bootstrap, "embedded broker started (in-memory, dev only)");
+        Ok(EmbeddedBroker { cluster, bootstrap })
+    }
+
+    /// Its bootstrap servers.
+    pub fn bootstrap(&self) -> &str {
+        &self.bootstrap
+    }
+
+    /// Create `topic` with `partitions` partitions. The embedded broker does
+    /// not take the CreateTopics admin call, so topics are made here.
+    ///
+    /// # Errors
+    ///
+    /// The broker refused.
+    pub fn create_topic(&self, topic: &str, partitions: i32) -> Result<(), String> {
+        self.cluster
+            .create_topic(topic, partitions, 1)
+            .map_err(|e| format!("cannot create topic `{topic}` on the embedded broker: {e}"))
+    }
+}
+
+/// Fill the feed's topics with generated records until it has made its
+/// count (or `stop` is set), staying at most [`FEED_LEAD`] records ahead
+/// of the readers.
+pub fn run_feed(
+    bootstrap: &str,
+    feed: &FeedPlan,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Result<(), String> {
+    let producer: ThreadedProducer<DefaultProducerContext> = ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("linger.ms", "5")
+        .create()
+        .map_err(|e| format!("cannot create the feed's producer: {e}"))?;
+    let progress: &Arc<_> = &feed.progress;
+    let mut generator = OrderGenerator::new(feed.datagen.seed, feed.datagen.bad_ratio);
+    let mut pacer = Pacer::new(feed.datagen.rate);
+    let mut sent: u64 = 0;
+    let total = feed.datagen.records;
+    let topics = if feed.topics.is_empty() {
+        return Err("the feed has no topic to fill".to_owned());
+    } else {
+        &feed.topics
+    };
+    while total.is_none_or(|t| sent < t) && !stop.load(Ordering::Acquire) {
+        let consumed = progress.consumed.load(Ordering::Acquire);
+        if sent.saturating_sub(consumed) >= FEED_LEAD {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        let want = 500.min(total.map_or(500, |t| t - sent));
+        let n = pacer.allowance(want);
+        if n == 0 {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        for _ in 0..n {
+            let (key, value, headers) = generator.next_record();
+            let topic = &topics[(sent % topics.len() as u64) as usize];
+            let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
+            for h in &headers {
+                kafka_headers = kafka_headers.insert(KafkaHeader {
+                    key: &h.key,
+                    value: h.value.as_deref(),
+                });
+            }
+            let mut record: BaseRecord<'_, [u8], [u8]> =
+                BaseRecord::to(topic).key(&key[..]).headers(kafka_headers);
+            if let Some(v) = &value {
+                record = record.payload(&v[..]);
+            }
+            let mut record = record;
+            loop {
+                match producer.send(record) {
+                    Ok(()) => break,
+                    Err((_, back)) => {
+                        record = back;
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                }
+            }
+            sent += 1;
+        }
+        pacer.sent(n);
+        progress.produced.store(sent, Ordering::Release);
+    }
+    producer
+        .flush(Duration::from_secs(30))
+        .map_err(|e| format!("the feed's records were not all acknowledged: {e}"))?;
+    progress.produced.store(sent, Ordering::Release);
+    progress.done.store(true, Ordering::Release);
+    tracing::info!(records = sent, "feed finished");
+    Ok(())
+}

@@ -1,0 +1,450 @@
+//! From a checked pipeline file to a plan a task can run.
+//!
+//! Planning does everything that can fail before a record moves: it
+//! resolves and compiles plugins and runs their `init` with the file's
+//! config, parses explicit schemas, and asks the brokers for metadata. Every
+//! problem is reported with the YAML path of the key it came from, the same
+//! way [`crate::config`] reports problems of the file itself.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_schema::SchemaRef;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+
+use crate::config::{
+    defaults, parse_duration, parse_size, BadRecordPolicy, ConfigError, DatagenConfig,
+    LoadedPipeline, Problem, UnknownFieldsPolicy,
+};
+use crate::format::json::UnknownFields;
+use crate::source::kafka::{FeedProgress, KafkaSourceSpec};
+use crate::sink::kafka::KafkaSinkSpec;
+use crate::transform::{Engine, Limits, Plugin, Transform};
+
+/// A pipeline ready to run.
+#[derive(Clone)]
+pub struct TaskPlan {
+    /// The pipeline's name.
+    pub pipeline: String,
+    /// Where records come from.
+    pub source: SourcePlan,
+    /// How values are decoded.
+    pub decoder: DecoderPlan,
+    /// The transforms, in order.
+    pub transforms: Vec<TransformPlan>,
+    /// Where records go.
+    pub sink: SinkPlan,
+    /// What happens to bad records.
+    pub policy: BadRecordPolicy,
+    /// The dead-letter topic, with `dead-letter`.
+    pub dead_letter: Option<DeadLetterPlan>,
+    /// Records per batch at most.
+    pub max_records: usize,
+    /// Longest wait for a batch to fill.
+    pub max_wait: Duration,
+    /// The embedded feed, when the source is fed by one.
+    pub feed: Option<FeedPlan>,
+}
+
+/// A resolved source.
+#[derive(Debug, Clone)]
+pub enum SourcePlan {
+    /// A Kafka consumer.
+    Kafka(KafkaSourceSpec),
+    /// Generated records.
+    Datagen(DatagenConfig),
+}
+
+/// A resolved decoder.
+#[derive(Debug, Clone)]
+pub enum DecoderPlan {
+    /// Value bytes as a binary column.
+    Raw,
+    /// JSON objects.
+    Json {
+        /// The schema, or `None` to infer it.
+        schema: Option<SchemaRef>,
+        /// Records to infer from.
+        infer_records: usize,
+        /// Fields the schema lacks.
+        unknown_fields: UnknownFields,
+    },
+}
+
+/// A compiled, configured transform.
+#[derive(Clone)]
+pub struct TransformPlan {
+    /// Its name in logs and messages.
+    pub name: String,
+    /// The compiled component.
+    pub plugin: Plugin,
+    /// The config for `init`.
+    pub config: serde_json::Value,
+    /// Its limits.
+    pub limits: Limits,
+}
+
+/// A resolved sink.
+#[derive(Debug, Clone)]
+pub enum SinkPlan {
+    /// Produce to Kafka.
+    Kafka(KafkaSinkSpec),
+    /// Append to a JSON-lines file.
+    File {
+        /// The file.
+        path: PathBuf,
+        /// Fsync before commits.
+        sync: bool,
+    },
+    /// Standard output.
+    Stdout,
+}
+
+/// Where bad records go.
+#[derive(Debug, Clone)]
+pub struct DeadLetterPlan {
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// The topic.
+    pub topic: String,
+}
+
+/// A generator filling the embedded broker's topics.
+#[derive(Debug, Clone)]
+pub struct FeedPlan {
+    /// What to generate.
+    pub datagen: DatagenConfig,
+    /// The topics to fill.
+    pub topics: Vec<String>,
+    /// Shared progress counters.
+    pub progress: Arc<FeedProgress>,
+}
+
+/// Settings of planning itself.
+#[derive(Debug, Clone)]
+pub struct PlanOptions {
+    /// Ask the brokers for metadata (off for `validate --offline`).
+    pub check_brokers: bool,
+    /// How long to wait for a broker's answer.
+    pub connect_timeout: Duration,
+    /// The bootstrap servers of the embedded broker, if one is running.
+    pub embedded: Option<String>,
+}
+
+impl Default for PlanOptions {
+    fn default() -> Self {
+        PlanOptions {
+            check_brokers: true,
+            connect_timeout: Duration::from_secs(10),
+            embedded: None,
+        }
+    }
+}
+
+/// Plan `loaded`.
+///
+/// # Errors
+///
+/// Every problem found, each with the YAML path of its key.
+pub fn plan(
+    loaded: &LoadedPipeline,
+    engine: &Engine,
+    options: &PlanOptions,
+) -> Result<TaskPlan, ConfigError> {
+    let config = &loaded.config;
+    let mut problems = Vec::new();
+    let resolve_brokers = |brokers: &str| -> String {
+        if brokers.trim() == "embedded" {
+            options.embedded.clone().unwrap_or_default()
+        } else {
+            brokers.trim().to_owned()
+        }
+    };
+
+    let mut source_brokers = None;
+    let mut feed = None;
+    let (source, decoder) = if let Some(kafka) = &config.source.kafka {
+        let brokers = resolve_brokers(&kafka.brokers);
+        if brokers.is_empty() {
+            problems.push(Problem::new(
+                "source.kafka.brokers",
+                "`embedded` needs the embedded broker, which is not running here",
+            ));
+        }
+        source_brokers = Some(brokers.clone());
+        let subscription = match (&kafka.topics, &kafka.topics_regex) {
+            (Some(topics), _) => topics.clone(),
+            (None, Some(regex)) if regex.starts_with('^') => vec![regex.clone()],
+            (None, Some(regex)) => vec![format!("^{regex}")],
+            (None, None) => Vec::new(),
+        };
+        let embedded = kafka.brokers.trim() == "embedded";
+        let progress = embedded.then(|| Arc::new(FeedProgress::default()));
+        if let (Some(e), Some(progress)) = (&kafka.embedded, &progress) {
+            if let Some(datagen) = &e.datagen {
+                feed = Some(FeedPlan {
+                    datagen: datagen.clone(),
+                    topics: kafka.topics.clone().unwrap_or_default(),
+                    progress: progress.clone(),
+                });
+            }
+        }
+        let mut properties: BTreeMap<String, String> = kafka
+            .properties
+            .iter()
+            .map(|(k, v)| (k.clone(), v.to_string()))
+            .collect();
+        if embedded {
+            // The embedded broker answers group joins only with these.
+            properties.entry("session.timeout.ms".into()).or_insert("6000".into());
+            properties.entry("heartbeat.interval.ms".into()).or_insert("500".into());
+        }
+        let spec = KafkaSourceSpec {
+            pipeline: config.name.clone(),
+            brokers,
+            subscription,
+            group: kafka.group.clone(),
+            start: kafka.start,
+            properties,
+            feed: feed.as_ref().map(|f| f.progress.clone()),
+        };
+        let decoder = decoder_plan(&kafka.format, "source.kafka.format", &mut problems);
+        (SourcePlan::Kafka(spec), decoder)
+    } else if let Some(datagen) = &config.source.datagen {
+        let decoder = DecoderPlan::Json {
+            schema: None,
+            infer_records: defaults::INFER_RECORDS,
+            unknown_fields: UnknownFields::Reject,
+        };
+        (SourcePlan::Datagen(datagen.clone()), decoder)
+    } else {
+        // The file's validation already reported the missing source.
+        return Err(fail(loaded, problems));
+    };
+
+    let mut transforms = Vec::new();
+    for (i, t) in config.transforms.iter().enumerate() {
+        let path = format!("transforms[{i}]");
+        let file = match resolve_plugin(&t.plugin, &loaded.base_dir) {
+            Ok(file) => file,
+            Err(message) => {
+                problems.push(Problem::new(format!("{path}.plugin"), message));
+                continue;
+            }
+        };
+        let plugin = match Plugin::load(engine, &file) {
+            Ok(plugin) => plugin,
+            Err(e) => {
+                problems.push(Problem::new(format!("{path}.plugin"), e.to_string()));
+                continue;
+            }
+        };
+        let limits = Limits {
+            timeout: t
+                .timeout
+                .as_deref()
+                .and_then(|s| parse_duration(s).ok())
+                .unwrap_or(Duration::from_millis(defaults::PLUGIN_TIMEOUT_MS)),
+            max_memory: t
+                .max_memory
+                .as_deref()
+                .and_then(|s| parse_size(s).ok())
+                .unwrap_or(defaults::PLUGIN_MAX_MEMORY),
+        };
+        let config_value = serde_json::Value::Object(t.config.clone());
+        // Run `init` once now, so a config the plugin rejects fails the
+        // load, not the first batch.
+        if let Err(e) = Transform::new(&plugin, &config_value, limits.clone(), &config.name) {
+            problems.push(Problem::new(format!("{path}.config"), e.to_string()));
+            continue;
+        }
+        let name = t.name.clone().unwrap_or_else(|| plugin.info().name.clone());
+        transforms.push(TransformPlan {
+            name,
+            plugin,
+            config: config_value,
+            limits,
+        });
+    }
+
+    let sink = if let Some(kafka) = &config.sink.kafka {
+        let brokers = match &kafka.brokers {
+            Some(b) => resolve_brokers(b),
+            None => source_brokers.clone().unwrap_or_default(),
+        };
+        SinkPlan::Kafka(KafkaSinkSpec {
+            brokers,
+            topic: kafka.topic.clone(),
+            topic_field: kafka.topic_field.clone(),
+            key_field: kafka.key_field.clone(),
+            format: kafka.format,
+            properties: kafka
+                .properties
+                .iter()
+                .map(|(k, v)| (k.clone(), v.to_string()))
+                .collect(),
+        })
+    } else if let Some(file) = &config.sink.file {
+        SinkPlan::File {
+            path: file.path.clone(),
+            sync: file.sync,
+        }
+    } else {
+        SinkPlan::Stdout
+    };
+
+    let dead_letter = match (config.errors.on_bad_record, &config.errors.dead_letter_topic) {
+        (BadRecordPolicy::DeadLetter, Some(topic)) => {
+            let brokers = match &config.errors.dead_letter_brokers {
+                Some(b) => resolve_brokers(b),
+                None => source_brokers.clone().unwrap_or_else(|| match &sink {
+                    SinkPlan::Kafka(k) => k.brokers.clone(),
+                    _ => String::new(),
+                }),
+            };
+            Some(DeadLetterPlan {
+                brokers,
+                topic: topic.clone(),
+            })
+        }
+        _ => None,
+    };
+
+    if options.check_brokers && problems.is_empty() {
+        let mut checked: Vec<String> = Vec::new();
+        let mut check = |path: &str, brokers: &str, problems: &mut Vec<Problem>| {
+            if brokers.is_empty() || checked.iter().any(|b| b == brokers) {
+                return;
+            }
+            checked.push(brokers.to_owned());
+            if let Err(message) = reach(brokers, options.connect_timeout) {
+                problems.push(Problem::new(path, message));
+            }
+        };
+        if let SourcePlan::Kafka(spec) = &source {
+            check("source.kafka.brokers", &spec.brokers, &mut problems);
+        }
+        if let SinkPlan::Kafka(spec) = &sink {
+            check("sink.kafka.brokers", &spec.brokers, &mut problems);
+        }
+        if let Some(dl) = &dead_letter {
+            check("errors.dead_letter_brokers", &dl.brokers, &mut problems);
+        }
+    }
+
+    if !problems.is_empty() {
+        return Err(fail(loaded, problems));
+    }
+    Ok(TaskPlan {
+        pipeline: config.name.clone(),
+        source,
+        decoder,
+        transforms,
+        sink,
+        policy: config.errors.on_bad_record,
+        dead_letter,
+        max_records: config.batch.max_records,
+        max_wait: parse_duration(&config.batch.max_wait).unwrap_or(Duration::from_millis(50)),
+        feed,
+    })
+}
+
+fn fail(loaded: &LoadedPipeline, problems: Vec<Problem>) -> ConfigError {
+    ConfigError {
+        file: loaded.file.clone(),
+        problems,
+    }
+}
+
+fn decoder_plan(
+    format: &crate::config::FormatConfig,
+    path: &str,
+    problems: &mut Vec<Problem>,
+) -> DecoderPlan {
+    if format.raw.is_some() {
+        return DecoderPlan::Raw;
+    }
+    let json = format.json.clone().unwrap_or_default();
+    let infer_records = json.infer_records.unwrap_or(defaults::INFER_RECORDS);
+    let (schema, default_unknown) = match &json.schema {
+        None => (None, UnknownFieldsPolicy::Reject),
+        Some(serde_json::Value::String(s)) if s == "infer" => (None, UnknownFieldsPolicy::Reject),
+        Some(spec) => match crate::format::schema::parse_schema(spec) {
+            Ok(schema) => (Some(Arc::new(schema)), UnknownFieldsPolicy::Ignore),
+            Err(errors) => {
+                for e in errors {
+                    let at = if e.path.is_empty() {
+                        format!("{path}.json.schema")
+                    } else {
+                        format!("{path}.json.schema.{}", e.path)
+                    };
+                    problems.push(Problem::new(at, e.message));
+                }
+                (None, UnknownFieldsPolicy::Ignore)
+            }
+        },
+    };
+    let unknown_fields = match json.unknown_fields.unwrap_or(default_unknown) {
+        UnknownFieldsPolicy::Ignore => UnknownFields::Ignore,
+        UnknownFieldsPolicy::Reject => UnknownFields::Reject,
+    };
+    DecoderPlan::Json {
+        schema,
+        infer_records,
+        unknown_fields,
+    }
+}
+
+/// Find a plugin file: a path relative to the pipeline file, or a bare
+/// name in `$SABOT_PLUGIN_PATH`, then `plugins/dist` next to the
+/// pipeline's directory and in the working directory.
+pub fn resolve_plugin(reference: &str, base_dir: &Path) -> Result<PathBuf, String> {
+    let is_path = reference.contains('/') || reference.ends_with(".wasm");
+    if is_path {
+        let path = base_dir.join(reference);
+        if path.is_file() {
+            return Ok(path);
+        }
+        return Err(format!(
+            "no plugin file at `{}`; build it (for the bundled plugins: `plugins/build.sh`) or fix the path",
+            path.display()
+        ));
+    }
+    let mut dirs: Vec<PathBuf> = std::env::var_os("SABOT_PLUGIN_PATH")
+        .map(|p| std::env::split_paths(&p).collect())
+        .unwrap_or_default();
+    dirs.push(base_dir.join("../plugins/dist"));
+    dirs.push(PathBuf::from("plugins/dist"));
+    for dir in &dirs {
+        let candidate = dir.join(format!("{reference}.wasm"));
+        if candidate.is_file() {
+            return Ok(candidate);
+        }
+    }
+    let searched: Vec<String> = dirs.iter().map(|d| format!("`{}`", d.display())).collect();
+    Err(format!(
+        "no plugin named `{reference}` in {}; build it (`plugins/build.sh`), set `SABOT_PLUGIN_PATH`, or give a path",
+        searched.join(", ")
+    ))
+}
+
+/// Ask `brokers` for metadata.
+fn reach(brokers: &str, timeout: Duration) -> Result<(), String> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("log_level", "0")
+        .create()
+        .map_err(|e| format!("cannot create a client for `{brokers}`: {e}"))?;
+    consumer
+        .fetch_metadata(None, timeout)
+        .map(|_| ())
+        .map_err(|e| {
+            format!(
+                "cannot reach the brokers `{brokers}` within {}s ({e}); check the address and that Kafka is running",
+                timeout.as_secs()
+            )
+        })
+}

@@ -1,0 +1,157 @@
+//! From raw records to the Arrow batch the transforms see: decoded value
+//! columns followed by the metadata columns.
+
+use std::sync::Arc;
+
+use arrow_array::builder::BinaryBuilder;
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+
+use crate::format::infer::infer_schema;
+use crate::format::json::{JsonDecoder, JsonOptions, UnknownFields};
+use crate::plan::DecoderPlan;
+use crate::record::{metadata_columns, metadata_fields, RawRecord};
+
+/// Decodes batches of one pipeline.
+pub struct Decoder {
+    kind: Kind,
+}
+
+enum Kind {
+    Raw,
+    Json {
+        decoder: Option<JsonDecoder>,
+        infer_records: usize,
+        unknown_fields: UnknownFields,
+    },
+}
+
+impl Decoder {
+    /// A decoder for `plan`.
+    pub fn new(plan: &DecoderPlan) -> Self {
+        let kind = match plan {
+            DecoderPlan::Raw => Kind::Raw,
+            DecoderPlan::Json {
+                schema,
+                infer_records,
+                unknown_fields,
+            } => Kind::Json {
+                decoder: schema.as_ref().map(|s| {
+                    JsonDecoder::new(
+                        s.clone(),
+                        JsonOptions {
+                            unknown_fields: *unknown_fields,
+                        },
+                    )
+                }),
+                infer_records: *infer_records,
+                unknown_fields: *unknown_fields,
+            },
+        };
+        Decoder { kind }
+    }
+
+    /// How many records the next poll should ask for: more than a batch
+    /// while a schema is still to be inferred.
+    pub fn records_wanted(&self, max_records: usize) -> usize {
+        match &self.kind {
+            Kind::Json {
+                decoder: None,
+                infer_records,
+                ..
+            } => max_records.max(*infer_records),
+            _ => max_records,
+        }
+    }
+
+    /// Decode `raw` into a batch of the good rows, and the bad ones as
+    /// (index into `raw`, reason).
+    pub fn decode(&mut self, raw: &[RawRecord]) -> (RecordBatch, Vec<(usize, String)>) {
+        match &mut self.kind {
+            Kind::Raw => {
+                let mut values = BinaryBuilder::with_capacity(raw.len(), 0);
+                for r in raw {
+                    values.append_option(r.value.as_deref());
+                }
+                let value: ArrayRef = Arc::new(values.finish());
+                let batch = with_metadata(
+                    vec![Field::new("value", DataType::Binary, true)],
+                    vec![value],
+                    raw.iter(),
+                );
+                (batch, Vec::new())
+            }
+            Kind::Json {
+                decoder,
+                infer_records,
+                unknown_fields,
+            } => {
+                let decoder = decoder.get_or_insert_with(|| {
+                    let sample = raw
+                        .iter()
+                        .take(*infer_records)
+                        .filter_map(|r| r.value.as_deref());
+                    let schema: SchemaRef = match infer_schema(sample) {
+                        Ok(s) => Arc::new(s),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "could not infer a schema from the first records; using an empty one");
+                            Arc::new(Schema::empty())
+                        }
+                    };
+                    tracing::info!(fields = schema.fields().len(), "inferred the JSON schema");
+                    JsonDecoder::new(
+                        schema,
+                        JsonOptions {
+                            unknown_fields: *unknown_fields,
+                        },
+                    )
+                });
+                let values: Vec<Option<&[u8]>> = raw.iter().map(|r| r.value.as_deref()).collect();
+                let decoded = decoder.decode(&values);
+                let errors = decoded
+                    .errors
+                    .into_iter()
+                    .map(|e| (e.row as usize, e.message))
+                    .collect();
+                let fields: Vec<Field> = decoded
+                    .batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                let columns = decoded.batch.columns().to_vec();
+                let batch = with_metadata(
+                    fields,
+                    columns,
+                    decoded.rows.iter().map(|&i| &raw[i as usize]),
+                );
+                (batch, errors)
+            }
+        }
+    }
+}
+
+/// Append the metadata columns of `records` to value columns.
+fn with_metadata<'a, I>(mut fields: Vec<Field>, mut columns: Vec<ArrayRef>, records: I) -> RecordBatch
+where
+    I: IntoIterator<Item = &'a RawRecord>,
+    I::IntoIter: ExactSizeIterator,
+{
+    let records = records.into_iter();
+    let rows = records.len();
+    fields.extend(metadata_fields());
+    columns.extend(metadata_columns(records));
+    let schema = Arc::new(Schema::new(fields));
+    RecordBatch::try_new_with_options(
+        schema.clone(),
+        columns,
+        &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
+    )
+    .unwrap_or_else(|e| {
+        // The columns are built here from the same records, so their
+        // lengths agree; reaching this is a bug worth a loud log.
+        tracing::error!(error = %e, "metadata columns did not fit the decoded batch");
+        RecordBatch::new_empty(schema)
+    })
+}

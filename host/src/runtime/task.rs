@@ -1,0 +1,463 @@
+//! One task: the loop that moves batches from a source to a sink.
+//!
+//! A task runs on its own thread and repeats five steps: poll a batch of
+//! raw records; decode their values into Arrow (undecodable records become
+//! bad records); pass the batch through each transform (rows a plugin
+//! rejects become bad records); hand bad records to the dead-letter path
+//! and the rest to the sink; commit source offsets for the batches that
+//! are acknowledged in full. Up to [`MAX_IN_FLIGHT`] batches may wait for
+//! their acknowledgement while the next ones are processed, which keeps
+//! memory bounded and the broker busy.
+//!
+//! The task checks its [`Control`] between batches: a stop request
+//! finishes the batch in flight, waits for its acknowledgement, commits and
+//! returns; a pause stops fetching (the consumer stays in its group).
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::{Int32Type, Int64Type};
+use arrow_array::{Array, RecordBatch};
+
+use super::ack::{lock, BatchAck};
+use super::dead_letter::{BadRecord, DeadLetter};
+use super::decode::Decoder;
+use super::metrics::Metrics;
+use super::offsets::{OffsetTracker, TopicPartition};
+use crate::config::BadRecordPolicy;
+use crate::plan::{SinkPlan, SourcePlan, TaskPlan};
+use crate::record::{self, RawRecord};
+use crate::sink::file::{FileSink, StdoutSink};
+use crate::sink::kafka::{producer, KafkaSink};
+use crate::sink::Sink;
+use crate::source::datagen::DatagenSource;
+use crate::source::kafka::KafkaSource;
+use crate::source::Source;
+use crate::transform::Transform;
+
+/// Batches that may wait for acknowledgement at once.
+pub const MAX_IN_FLIGHT: usize = 8;
+
+/// How often acknowledged offsets are committed while running.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
+
+/// How long a source must stay idle before `until_idle` ends the task.
+const IDLE_GRACE: Duration = Duration::from_millis(300);
+
+/// How long the task waits for outstanding acknowledgements when it stops.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Requests to a running task.
+#[derive(Debug, Default)]
+pub struct Control {
+    /// Finish the batch in flight, commit, and return.
+    pub stop: AtomicBool,
+    /// Stop fetching until cleared.
+    pub paused: AtomicBool,
+    /// Return once the source is idle.
+    pub until_idle: bool,
+}
+
+/// Why a task ended before it was asked to.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TaskError {
+    /// A part could not be started.
+    #[error("cannot start: {0}")]
+    Start(String),
+    /// A bad record met the `fail` policy.
+    #[error(
+        "bad record at {topic}/{partition}@{offset} ({stage}): {message}; \
+         set `errors.on_bad_record: dead-letter` to set bad records aside instead"
+    )]
+    BadRecord {
+        /// Where the record came from.
+        topic: String,
+        /// Its partition.
+        partition: i32,
+        /// Its offset.
+        offset: i64,
+        /// The stage that refused it.
+        stage: String,
+        /// Why.
+        message: String,
+    },
+    /// A plugin failed on a batch.
+    #[error("transform `{name}` failed on the batch starting at {first}: {message}")]
+    Transform {
+        /// The transform's name.
+        name: String,
+        /// `topic/partition@offset` of the batch's first record.
+        first: String,
+        /// The plugin's failure.
+        message: String,
+    },
+    /// The source failed.
+    #[error("{0}")]
+    Source(#[from] crate::source::SourceError),
+    /// The sink failed.
+    #[error("{0}")]
+    Sink(#[from] crate::sink::SinkError),
+    /// Records were not acknowledged.
+    #[error("records were not acknowledged: {0}")]
+    Ack(String),
+}
+
+/// What a task did, at its end.
+#[derive(Debug, Clone, Default)]
+pub struct TaskSummary {
+    /// The last committed position per partition.
+    pub committed: BTreeMap<TopicPartition, i64>,
+}
+
+/// Run one task of `plan` until it is stopped, idle (with `until_idle`)
+/// or failed.
+///
+/// # Errors
+///
+/// Why the task stopped on its own.
+pub fn run_task(
+    plan: &TaskPlan,
+    control: &Control,
+    metrics: &Metrics,
+) -> Result<TaskSummary, TaskError> {
+    let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
+    let mut task = Task::start(plan, tracker.clone(), metrics)?;
+    let result = task.run(control);
+    let drained = task.drain();
+    match (result, drained) {
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(())) => Ok(TaskSummary {
+            committed: task.committed,
+        }),
+    }
+}
+
+/// The parts of a running task.
+struct Task<'a> {
+    plan: &'a TaskPlan,
+    metrics: &'a Metrics,
+    tracker: Arc<Mutex<OffsetTracker>>,
+    source: Box<dyn Source>,
+    decoder: Decoder,
+    transforms: Vec<(String, Transform)>,
+    sink: Box<dyn Sink>,
+    dead_letter: Option<DeadLetter>,
+    next_batch: u64,
+    last_commit: Instant,
+    committed: BTreeMap<TopicPartition, i64>,
+}
+
+impl<'a> Task<'a> {
+    fn start(
+        plan: &'a TaskPlan,
+        tracker: Arc<Mutex<OffsetTracker>>,
+        metrics: &'a Metrics,
+    ) -> Result<Self, TaskError> {
+        let source: Box<dyn Source> = match &plan.source {
+            SourcePlan::Kafka(spec) => Box::new(KafkaSource::new(spec, tracker.clone())?),
+            SourcePlan::Datagen(config) => Box::new(DatagenSource::new(config)),
+        };
+        let sink: Box<dyn Sink> = match &plan.sink {
+            SinkPlan::Kafka(spec) => Box::new(KafkaSink::new(spec.clone())?),
+            SinkPlan::File { path, sync } => Box::new(FileSink::open(path, *sync)?),
+            SinkPlan::Stdout => Box::new(StdoutSink::new()),
+        };
+        let dead_letter = match &plan.dead_letter {
+            Some(dl) => {
+                let producer = producer(&dl.brokers, &BTreeMap::new()).map_err(|e| {
+                    TaskError::Start(format!(
+                        "cannot create the dead-letter producer for `{}`: {e}",
+                        dl.brokers
+                    ))
+                })?;
+                Some(DeadLetter::new(&plan.pipeline, &dl.topic, producer))
+            }
+            None => None,
+        };
+        let mut transforms = Vec::with_capacity(plan.transforms.len());
+        for t in &plan.transforms {
+            let instance = Transform::new(&t.plugin, &t.config, t.limits.clone(), &plan.pipeline)
+                .map_err(|e| TaskError::Start(e.to_string()))?;
+            transforms.push((t.name.clone(), instance));
+        }
+        Ok(Task {
+            plan,
+            metrics,
+            tracker,
+            source,
+            decoder: Decoder::new(&plan.decoder),
+            transforms,
+            sink,
+            dead_letter,
+            next_batch: 0,
+            last_commit: Instant::now(),
+            committed: BTreeMap::new(),
+        })
+    }
+
+    fn run(&mut self, control: &Control) -> Result<(), TaskError> {
+        let mut raw: Vec<RawRecord> = Vec::with_capacity(self.plan.max_records);
+        let mut paused = false;
+        let mut idle_since: Option<Instant> = None;
+        while !control.stop.load(Ordering::Acquire) {
+            let want_pause = control.paused.load(Ordering::Acquire);
+            if want_pause != paused {
+                if want_pause {
+                    self.source.pause()?;
+                    tracing::info!(pipeline = %self.plan.pipeline, "paused");
+                } else {
+                    self.source.resume()?;
+                    tracing::info!(pipeline = %self.plan.pipeline, "resumed");
+                }
+                paused = want_pause;
+            }
+
+            raw.clear();
+            let want = self.decoder.records_wanted(self.plan.max_records);
+            let status = self.source.poll_batch(want, self.plan.max_wait, &mut raw)?;
+            // The rebalance callback already settled revoked partitions'
+            // offsets; nothing in flight here belongs to them any more.
+            let _ = self.source.take_revoked();
+            self.check_failure()?;
+
+            if raw.is_empty() {
+                self.commit(false)?;
+                if control.until_idle && status.idle && !paused {
+                    let since = *idle_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= IDLE_GRACE && lock(&self.tracker).in_flight() == 0 {
+                        tracing::info!(pipeline = %self.plan.pipeline, "source is idle; stopping");
+                        return Ok(());
+                    }
+                } else {
+                    idle_since = None;
+                }
+                continue;
+            }
+            idle_since = None;
+
+            self.process(&raw)?;
+            self.wait_for_room()?;
+            self.commit(false)?;
+        }
+        Ok(())
+    }
+
+    /// Decode, transform and send one batch.
+    fn process(&mut self, raw: &[RawRecord]) -> Result<(), TaskError> {
+        Metrics::add(&self.metrics.records_in, raw.len());
+        let mut bad: Vec<(usize, BadRecord)> = Vec::new();
+
+        let (mut batch, decode_errors) = self.decoder.decode(raw);
+        for (index, message) in decode_errors {
+            bad.push((
+                index,
+                BadRecord {
+                    stage: "decode".to_owned(),
+                    class: "decode",
+                    message,
+                },
+            ));
+        }
+
+        for (name, transform) in &mut self.transforms {
+            if batch.num_rows() == 0 {
+                break;
+            }
+            let rows_in = batch.num_rows();
+            let output = transform.apply(&batch).map_err(|e| TaskError::Transform {
+                name: name.clone(),
+                first: first_position(raw),
+                message: e.to_string(),
+            })?;
+            let mut index: Option<HashMap<(i32, i64), usize>> = None;
+            for rejection in &output.rejected {
+                let origin = origin_of(&batch, rejection.row as usize, raw, &mut index);
+                match origin {
+                    Some(i) => bad.push((
+                        i,
+                        BadRecord {
+                            stage: format!("transform:{name}"),
+                            class: "rejected",
+                            message: rejection.reason.clone(),
+                        },
+                    )),
+                    None => {
+                        return Err(TaskError::Transform {
+                            name: name.clone(),
+                            first: first_position(raw),
+                            message: format!(
+                                "rejected row {} but the row has no `{}`/`{}` columns to find its record by; \
+                                 keep the metadata columns on rows",
+                                rejection.row,
+                                record::PARTITION,
+                                record::OFFSET
+                            ),
+                        })
+                    }
+                }
+            }
+            let dropped = rows_in
+                .saturating_sub(output.batch.num_rows())
+                .saturating_sub(output.rejected.len());
+            Metrics::add(&self.metrics.filtered, dropped);
+            batch = output.batch;
+        }
+
+        let id = self.next_batch;
+        self.next_batch += 1;
+        lock(&self.tracker).begin(id, &positions(raw));
+        let ack = BatchAck::new(id, self.tracker.clone());
+
+        if !bad.is_empty() {
+            bad.sort_by_key(|(i, _)| *i);
+            match (&self.plan.policy, &self.dead_letter) {
+                (BadRecordPolicy::DeadLetter, Some(dl)) => {
+                    for (i, why) in &bad {
+                        if let Err(e) = dl.send(&raw[*i], why, &ack) {
+                            return Err(TaskError::Ack(e));
+                        }
+                        tracing::debug!(
+                            pipeline = %self.plan.pipeline,
+                            topic = %raw[*i].topic,
+                            partition = raw[*i].partition,
+                            offset = raw[*i].offset,
+                            stage = %why.stage,
+                            "record dead-lettered"
+                        );
+                    }
+                    Metrics::add(&self.metrics.dead_lettered, bad.len());
+                }
+                _ => {
+                    let (i, why) = &bad[0];
+                    let r = &raw[*i];
+                    return Err(TaskError::BadRecord {
+                        topic: r.topic.to_string(),
+                        partition: r.partition,
+                        offset: r.offset,
+                        stage: why.stage.clone(),
+                        message: why.message.clone(),
+                    });
+                }
+            }
+        }
+
+        if batch.num_rows() > 0 {
+            self.sink.write(&batch, &ack)?;
+            Metrics::add(&self.metrics.records_out, batch.num_rows());
+        }
+        ack.seal();
+        Metrics::add(&self.metrics.batches, 1);
+        Ok(())
+    }
+
+    /// Block while too many batches wait for acknowledgement.
+    fn wait_for_room(&mut self) -> Result<(), TaskError> {
+        while lock(&self.tracker).in_flight() >= MAX_IN_FLIGHT {
+            self.check_failure()?;
+            std::thread::sleep(Duration::from_micros(200));
+        }
+        Ok(())
+    }
+
+    fn check_failure(&self) -> Result<(), TaskError> {
+        match lock(&self.tracker).failure() {
+            Some((_, reason)) => Err(TaskError::Ack(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
+    /// Commit what is acknowledged, at most every [`COMMIT_INTERVAL`]
+    /// unless `now`.
+    fn commit(&mut self, now: bool) -> Result<(), TaskError> {
+        if !now && self.last_commit.elapsed() < COMMIT_INTERVAL {
+            return Ok(());
+        }
+        self.last_commit = Instant::now();
+        let offsets = lock(&self.tracker).take_committable();
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        self.sink.flush(DRAIN_TIMEOUT)?;
+        self.source.commit(&offsets)?;
+        Metrics::add(&self.metrics.commits, 1);
+        for (topic, partition, offset) in offsets {
+            tracing::trace!(pipeline = %self.plan.pipeline, %topic, partition, offset, "committed");
+            self.committed.insert((topic, partition), offset);
+        }
+        Ok(())
+    }
+
+    /// Wait for everything handed out, then commit it.
+    fn drain(&mut self) -> Result<(), TaskError> {
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        let flushed = self.sink.flush(DRAIN_TIMEOUT);
+        if let Some(dl) = &self.dead_letter {
+            dl.flush(DRAIN_TIMEOUT).map_err(TaskError::Ack)?;
+        }
+        while lock(&self.tracker).in_flight() > 0 && Instant::now() < deadline {
+            if lock(&self.tracker).failure().is_some() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        // Commit whatever was acknowledged, even when something failed:
+        // acknowledged records must not be read again needlessly.
+        let offsets = lock(&self.tracker).take_committable();
+        if !offsets.is_empty() {
+            self.source.commit(&offsets)?;
+            for (topic, partition, offset) in offsets {
+                self.committed.insert((topic, partition), offset);
+            }
+        }
+        flushed?;
+        self.check_failure()
+    }
+}
+
+/// For each partition in the batch, the offset after its last record.
+fn positions(raw: &[RawRecord]) -> BTreeMap<TopicPartition, i64> {
+    let mut out: BTreeMap<TopicPartition, i64> = BTreeMap::new();
+    for r in raw {
+        let next = r.offset + 1;
+        out.entry((r.topic.clone(), r.partition))
+            .and_modify(|o| *o = (*o).max(next))
+            .or_insert(next);
+    }
+    out
+}
+
+/// `topic/partition@offset` of the batch's first record.
+fn first_position(raw: &[RawRecord]) -> String {
+    raw.first()
+        .map(|r| format!("{}/{}@{}", r.topic, r.partition, r.offset))
+        .unwrap_or_else(|| "an empty batch".to_owned())
+}
+
+/// The raw record a row of `batch` came from, by its metadata columns.
+fn origin_of(
+    batch: &RecordBatch,
+    row: usize,
+    raw: &[RawRecord],
+    index: &mut Option<HashMap<(i32, i64), usize>>,
+) -> Option<usize> {
+    let schema = batch.schema();
+    let partition = batch.column(schema.index_of(record::PARTITION).ok()?);
+    let offset = batch.column(schema.index_of(record::OFFSET).ok()?);
+    let partition = partition.as_primitive_opt::<Int32Type>()?;
+    let offset = offset.as_primitive_opt::<Int64Type>()?;
+    if row >= batch.num_rows() || partition.is_null(row) || offset.is_null(row) {
+        return None;
+    }
+    let index = index.get_or_insert_with(|| {
+        raw.iter()
+            .enumerate()
+            .map(|(i, r)| ((r.partition, r.offset), i))
+            .collect()
+    });
+    index.get(&(partition.value(row), offset.value(row))).copied()
+}

@@ -1,0 +1,200 @@
+//! JSON-lines sinks: a file, or standard output.
+//!
+//! A batch is encoded into one buffer and written with a single call, so a
+//! reader of the file never sees half a batch unless the process dies in
+//! the middle of that call. For that case, opening the file drops a last
+//! line without its newline: it belongs to a batch that was never
+//! acknowledged, and its records will be written again.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use arrow_array::RecordBatch;
+
+use super::{Sink, SinkError};
+use crate::format::encode::JsonEncoder;
+use crate::runtime::ack::BatchAck;
+
+/// Appends one JSON object per row to a file.
+pub struct FileSink {
+    path: PathBuf,
+    file: File,
+    sync: bool,
+    encoder: JsonEncoder,
+    buffer: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl FileSink {
+    /// Open (or create) `path` for appending, repairing a torn last line.
+    ///
+    /// # Errors
+    ///
+    /// The file or its directory cannot be created or opened.
+    pub fn open(path: &Path, sync: bool) -> Result<Self, SinkError> {
+        let fail = |what: &str, e: std::io::Error| SinkError::File {
+            path: path.display().to_string(),
+            message: format!("{what}: {e}"),
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| fail("cannot create its directory", e))?;
+        }
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)
+            .map_err(|e| fail("cannot open it for appending", e))?;
+        repair_torn_line(&mut file, path).map_err(|e| fail("cannot check its last line", e))?;
+        Ok(FileSink {
+            path: path.to_owned(),
+            file,
+            sync,
+            encoder: JsonEncoder::new(),
+            buffer: Vec::new(),
+            ends: Vec::new(),
+        })
+    }
+}
+
+/// Cut the file back to its last newline if it does not end with one.
+fn repair_torn_line(file: &mut File, path: &Path) -> std::io::Result<()> {
+    let len = file.metadata()?.len();
+    if len == 0 {
+        return Ok(());
+    }
+    let mut last = [0u8; 1];
+    file.seek(SeekFrom::Start(len - 1))?;
+    file.read_exact(&mut last)?;
+    if last[0] == b'\n' {
+        return Ok(());
+    }
+    // Walk back in chunks to the last newline.
+    let mut end = len;
+    let mut chunk = vec![0u8; 64 * 1024];
+    let keep = loop {
+        let start = end.saturating_sub(chunk.len() as u64);
+        let n = (end - start) as usize;
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk[..n])?;
+        if let Some(i) = chunk[..n].iter().rposition(|b| *b == b'\n') {
+            break start + i as u64 + 1;
+        }
+        if start == 0 {
+            break 0;
+        }
+        end = start;
+    };
+    tracing::warn!(
+        path = %path.display(),
+        dropped_bytes = len - keep,
+        "the file ended with a partly written line from an unacknowledged batch; removed it"
+    );
+    file.set_len(keep)?;
+    Ok(())
+}
+
+impl Sink for FileSink {
+    fn write(&mut self, batch: &RecordBatch, ack: &Arc<BatchAck>) -> Result<(), SinkError> {
+        self.buffer.clear();
+        self.ends.clear();
+        self.encoder
+            .encode_lines(batch, &mut self.buffer)
+            .map_err(|e| SinkError::Encode { message: e.to_string() })?;
+        let fail = |what: &str, e: std::io::Error| SinkError::File {
+            path: self.path.display().to_string(),
+            message: format!("{what}: {e}"),
+        };
+        self.file
+            .write_all(&self.buffer)
+            .map_err(|e| fail("cannot write", e))?;
+        if self.sync {
+            self.file.sync_data().map_err(|e| fail("cannot sync", e))?;
+        }
+        ack.expect(1);
+        ack.ack();
+        Ok(())
+    }
+
+    fn flush(&mut self, _timeout: Duration) -> Result<(), SinkError> {
+        self.file.flush().map_err(|e| SinkError::File {
+            path: self.path.display().to_string(),
+            message: format!("cannot flush: {e}"),
+        })
+    }
+}
+
+/// Writes one JSON object per row to standard output.
+pub struct StdoutSink {
+    encoder: JsonEncoder,
+    buffer: Vec<u8>,
+}
+
+impl StdoutSink {
+    /// A sink on this process's standard output.
+    pub fn new() -> Self {
+        StdoutSink {
+            encoder: JsonEncoder::new(),
+            buffer: Vec::new(),
+        }
+    }
+}
+
+impl Default for StdoutSink {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sink for StdoutSink {
+    fn write(&mut self, batch: &RecordBatch, ack: &Arc<BatchAck>) -> Result<(), SinkError> {
+        self.buffer.clear();
+        self.encoder
+            .encode_lines(batch, &mut self.buffer)
+            .map_err(|e| SinkError::Encode { message: e.to_string() })?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&self.buffer)
+            .and_then(|()| out.flush())
+            .map_err(|e| SinkError::File {
+                path: "<stdout>".to_owned(),
+                message: format!("cannot write: {e}"),
+            })?;
+        ack.expect(1);
+        ack.ack();
+        Ok(())
+    }
+
+    fn flush(&mut self, _timeout: Duration) -> Result<(), SinkError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_removed_on_open() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "{\"a\":1}\n{\"a\":2}\n{\"a\":").expect("write");
+        let _sink = FileSink::open(&path, false).expect("open");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "{\"a\":1}\n{\"a\":2}\n"
+        );
+    }
+
+    #[test]
+    fn a_file_of_one_torn_line_becomes_empty() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sub").join("out.jsonl");
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, "{\"a\":").expect("write");
+        let _sink = FileSink::open(&path, false).expect("open");
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), "");
+    }
+}

@@ -1,0 +1,383 @@
+//! The Kafka source: one consumer of a consumer group, per task.
+//!
+//! Offsets are never committed automatically (`enable.auto.commit=false`):
+//! the task commits what the sink acknowledged. When the group takes
+//! partitions away, the rebalance callback waits briefly for in-flight
+//! batches of those partitions, commits what is done for them, and drops
+//! the rest, so the partitions' next owner starts exactly after the last
+//! acknowledged record.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{Headers, Message};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+
+use super::{Source, SourceError, SourceStatus};
+use crate::config::StartPosition;
+use crate::record::{Header, RawRecord};
+use crate::runtime::ack::lock;
+use crate::runtime::offsets::{OffsetTracker, TopicPartition};
+
+/// Everything needed to start a Kafka consumer.
+#[derive(Debug, Clone)]
+pub struct KafkaSourceSpec {
+    /// The pipeline's name, for logs.
+    pub pipeline: String,
+    /// Bootstrap servers.
+    pub brokers: String,
+    /// Topics by name, or one `^regex` pattern.
+    pub subscription: Vec<String>,
+    /// The consumer group.
+    pub group: String,
+    /// Where partitions without a committed offset start.
+    pub start: StartPosition,
+    /// Extra librdkafka properties.
+    pub properties: BTreeMap<String, String>,
+    /// Shared counters of an embedded feed, when reading from one.
+    pub feed: Option<Arc<FeedProgress>>,
+}
+
+/// Progress of a feed filling an embedded broker, shared with its readers
+/// so the feed stays only a little ahead of them (the embedded broker
+/// keeps a few MiB per partition and drops older data).
+#[derive(Debug, Default)]
+pub struct FeedProgress {
+    /// Records the feed has had acknowledged.
+    pub produced: AtomicU64,
+    /// Records the readers have received.
+    pub consumed: AtomicU64,
+    /// Whether the feed has sent everything it will send.
+    pub done: std::sync::atomic::AtomicBool,
+}
+
+/// State the rebalance callback shares with the task.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Partitions revoked since the task last asked.
+    revoked: Vec<TopicPartition>,
+    /// Partitions at their end (set on EOF, cleared by a record).
+    eof: HashMap<TopicPartition, bool>,
+}
+
+/// The consumer's context: handles rebalances.
+struct SourceContext {
+    pipeline: String,
+    tracker: Arc<Mutex<OffsetTracker>>,
+    shared: Arc<Mutex<Shared>>,
+}
+
+impl ClientContext for SourceContext {}
+
+impl ConsumerContext for SourceContext {
+    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let Rebalance::Revoke(list) = rebalance else {
+            return;
+        };
+        let partitions: Vec<TopicPartition> = list
+            .elements()
+            .iter()
+            .map(|e| (Arc::from(e.topic()), e.partition()))
+            .collect();
+        // Give in-flight batches of these partitions a moment to be
+        // acknowledged, so their records are not read twice.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !lock(&self.tracker).all_complete(&partitions) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let done = lock(&self.tracker).revoke(&partitions);
+        if !done.is_empty() {
+            match commit_sync(consumer, &done) {
+                Ok(()) => tracing::info!(
+                    pipeline = %self.pipeline,
+                    partitions = done.len(),
+                    "committed offsets of revoked partitions"
+                ),
+                Err(e) => tracing::warn!(
+                    pipeline = %self.pipeline,
+                    error = %e,
+                    "could not commit offsets of revoked partitions; their last records may be read again"
+                ),
+            }
+        }
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        for tp in &partitions {
+            shared.eof.remove(tp);
+        }
+        shared.revoked.extend(partitions);
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(list) = rebalance {
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            for e in list.elements() {
+                shared.eof.insert((Arc::from(e.topic()), e.partition()), false);
+            }
+            tracing::info!(
+                pipeline = %self.pipeline,
+                partitions = list.count(),
+                "partitions assigned"
+            );
+        }
+    }
+}
+
+fn commit_sync(
+    consumer: &BaseConsumer<SourceContext>,
+    offsets: &[(Arc<str>, i32, i64)],
+) -> Result<(), KafkaError> {
+    let list = to_list(offsets)?;
+    consumer.commit(&list, CommitMode::Sync)
+}
+
+fn to_list(offsets: &[(Arc<str>, i32, i64)]) -> Result<TopicPartitionList, KafkaError> {
+    let mut list = TopicPartitionList::with_capacity(offsets.len());
+    for (topic, partition, offset) in offsets {
+        list.add_partition_offset(topic, *partition, Offset::Offset(*offset))?;
+    }
+    Ok(list)
+}
+
+/// A Kafka consumer feeding one task.
+pub struct KafkaSource {
+    consumer: BaseConsumer<SourceContext>,
+    shared: Arc<Mutex<Shared>>,
+    topics: HashMap<String, Arc<str>>,
+    feed: Option<Arc<FeedProgress>>,
+    pipeline: String,
+    paused: bool,
+}
+
+impl KafkaSource {
+    /// Create the consumer and subscribe.
+    ///
+    /// # Errors
+    ///
+    /// The client could not be created or the subscription was refused.
+    pub fn new(
+        spec: &KafkaSourceSpec,
+        tracker: Arc<Mutex<OffsetTracker>>,
+    ) -> Result<Self, SourceError> {
+        let mut config = ClientConfig::new();
+        for (k, v) in &spec.properties {
+            config.set(k, v);
+        }
+        config
+            .set("bootstrap.servers", &spec.brokers)
+            .set("group.id", &spec.group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("enable.partition.eof", "true")
+            .set(
+                "auto.offset.reset",
+                match spec.start {
+                    StartPosition::Earliest => "earliest",
+                    StartPosition::Latest => "latest",
+                },
+            );
+        let shared = Arc::new(Mutex::new(Shared::default()));
+        let context = SourceContext {
+            pipeline: spec.pipeline.clone(),
+            tracker,
+            shared: shared.clone(),
+        };
+        let consumer: BaseConsumer<SourceContext> =
+            config.create_with_context(context).map_err(|e| SourceError::Kafka {
+                message: format!("cannot create the consumer for `{}`: {e}", spec.brokers),
+            })?;
+        let topics: Vec<&str> = spec.subscription.iter().map(String::as_str).collect();
+        consumer.subscribe(&topics).map_err(|e| SourceError::Kafka {
+            message: format!("cannot subscribe to {topics:?}: {e}"),
+        })?;
+        Ok(KafkaSource {
+            consumer,
+            shared,
+            topics: HashMap::new(),
+            feed: spec.feed.clone(),
+            pipeline: spec.pipeline.clone(),
+            paused: false,
+        })
+    }
+
+    fn topic(&mut self, name: &str) -> Arc<str> {
+        if let Some(t) = self.topics.get(name) {
+            return t.clone();
+        }
+        let t: Arc<str> = Arc::from(name);
+        self.topics.insert(name.to_owned(), t.clone());
+        t
+    }
+
+    fn is_idle(&self) -> bool {
+        let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        let at_end = !shared.eof.is_empty() && shared.eof.values().all(|eof| *eof);
+        drop(shared);
+        let feed_done = self.feed.as_ref().is_none_or(|f| {
+            f.done.load(Ordering::Acquire)
+                && f.consumed.load(Ordering::Acquire) >= f.produced.load(Ordering::Acquire)
+        });
+        at_end && feed_done
+    }
+}
+
+impl Source for KafkaSource {
+    fn poll_batch(
+        &mut self,
+        max_records: usize,
+        max_wait: Duration,
+        out: &mut Vec<RawRecord>,
+    ) -> Result<SourceStatus, SourceError> {
+        let deadline = Instant::now() + max_wait;
+        let start_len = out.len();
+        loop {
+            let now = Instant::now();
+            if now >= deadline || out.len() >= max_records {
+                break;
+            }
+            let timeout = if out.len() > start_len {
+                deadline - now
+            } else {
+                (deadline - now).min(Duration::from_millis(100))
+            };
+            match self.consumer.poll(timeout) {
+                None => {
+                    if out.len() == start_len && self.is_idle() {
+                        break;
+                    }
+                }
+                Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    // The event names the partition number only. With
+                    // several topics every partition of that number is
+                    // marked; a record arriving clears its own again, and
+                    // the task only trusts an idle source that stays idle.
+                    let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                    for ((_, p), eof) in shared.eof.iter_mut() {
+                        if *p == partition {
+                            *eof = true;
+                        }
+                    }
+                }
+                Some(Err(e)) => {
+                    if is_fatal(&e) {
+                        return Err(SourceError::Kafka {
+                            message: e.to_string(),
+                        });
+                    }
+                    tracing::warn!(pipeline = %self.pipeline, error = %e, "kafka consumer error; retrying");
+                }
+                Some(Ok(message)) => {
+                    let topic = self.topic(message.topic());
+                    let headers = message
+                        .headers()
+                        .map(|hs| {
+                            hs.iter()
+                                .map(|h| Header {
+                                    key: h.key.to_owned(),
+                                    value: h.value.map(<[u8]>::to_vec),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let record = RawRecord {
+                        partition: message.partition(),
+                        offset: message.offset(),
+                        timestamp_ms: message.timestamp().to_millis(),
+                        key: message.key().map(<[u8]>::to_vec),
+                        value: message.payload().map(<[u8]>::to_vec),
+                        headers,
+                        topic,
+                    };
+                    {
+                        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                        if let Some(eof) =
+                            shared.eof.get_mut(&(record.topic.clone(), record.partition))
+                        {
+                            *eof = false;
+                        }
+                    }
+                    if let Some(feed) = &self.feed {
+                        feed.consumed.fetch_add(1, Ordering::AcqRel);
+                    }
+                    out.push(record);
+                }
+            }
+            // Records of partitions revoked during this poll belong to
+            // their next owner now.
+            let revoked = {
+                let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                shared.revoked.clone()
+            };
+            if !revoked.is_empty() {
+                out.retain(|r| !revoked.iter().any(|(t, p)| *t == r.topic && *p == r.partition));
+            }
+        }
+        let idle = out.len() == start_len && self.is_idle();
+        Ok(SourceStatus { idle })
+    }
+
+    fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), SourceError> {
+        if offsets.is_empty() {
+            return Ok(());
+        }
+        let list = to_list(offsets).map_err(|e| SourceError::Kafka {
+            message: format!("cannot build the commit: {e}"),
+        })?;
+        match self.consumer.commit(&list, CommitMode::Sync) {
+            Ok(()) => Ok(()),
+            // A partition moved to another member meanwhile: it will read
+            // from the last commit; nothing is lost.
+            Err(e) => {
+                tracing::warn!(pipeline = %self.pipeline, error = %e, "offset commit failed; the records after the last commit may be read again");
+                Ok(())
+            }
+        }
+    }
+
+    fn pause(&mut self) -> Result<(), SourceError> {
+        if self.paused {
+            return Ok(());
+        }
+        let assignment = self.consumer.assignment().map_err(|e| SourceError::Kafka {
+            message: format!("cannot read the assignment to pause: {e}"),
+        })?;
+        self.consumer.pause(&assignment).map_err(|e| SourceError::Kafka {
+            message: format!("cannot pause: {e}"),
+        })?;
+        self.paused = true;
+        Ok(())
+    }
+
+    fn resume(&mut self) -> Result<(), SourceError> {
+        if !self.paused {
+            return Ok(());
+        }
+        let assignment = self.consumer.assignment().map_err(|e| SourceError::Kafka {
+            message: format!("cannot read the assignment to resume: {e}"),
+        })?;
+        self.consumer.resume(&assignment).map_err(|e| SourceError::Kafka {
+            message: format!("cannot resume: {e}"),
+        })?;
+        self.paused = false;
+        Ok(())
+    }
+
+    fn take_revoked(&mut self) -> Vec<(Arc<str>, i32)> {
+        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        std::mem::take(&mut shared.revoked)
+    }
+}
+
+/// Errors after which the consumer cannot go on.
+fn is_fatal(e: &KafkaError) -> bool {
+    use rdkafka::types::RDKafkaErrorCode as C;
+    matches!(
+        e.rdkafka_error_code(),
+        Some(C::Fatal | C::InvalidGroupId | C::GroupAuthorizationFailed | C::TopicAuthorizationFailed
+            | C::SaslAuthenticationFailed | C::Authentication)
+    )
+}

@@ -1,0 +1,311 @@
+//! Running a plugin: stores, limits, and the calls into an instance.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use wasmtime::{ResourceLimiter, Store, Trap};
+use wasmtime_wasi::{ResourceTable, WasiCtx};
+
+use super::bindings::{BatchPlugin, BatchPluginPre, HostState, wit};
+use super::engine::TICK;
+use super::{Limits, Plugin, Rejection, TransformError, TransformOutput, ipc};
+
+/// The most elements a plugin's tables may hold; Rust guests need a few
+/// hundred.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+/// Caps the total linear memory of one store, and remembers whether it
+/// refused a request, so that the trap that usually follows can be told
+/// apart from other traps.
+#[derive(Debug)]
+pub struct MemoryLimiter {
+    /// The cap in bytes.
+    limit: usize,
+    /// Bytes granted so far, across all memories.
+    used: usize,
+    /// Whether a request was refused.
+    denied: bool,
+}
+
+impl MemoryLimiter {
+    /// A limiter with nothing granted yet.
+    fn new(limit: usize) -> Self {
+        MemoryLimiter {
+            limit,
+            used: 0,
+            denied: false,
+        }
+    }
+}
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        let growth = desired.saturating_sub(current);
+        match self.used.checked_add(growth) {
+            Some(total) if total <= self.limit => {
+                self.used = total;
+                Ok(true)
+            }
+            // `memory.grow` returns -1; a Rust guest aborts on that.
+            _ => {
+                self.denied = true;
+                Ok(false)
+            }
+        }
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+}
+
+/// A new store for one instance, with empty WASI and the limits set.
+fn new_store(plugin: &Plugin, name: &Arc<str>, pipeline: &Arc<str>, limits: Limits) -> Store<HostState> {
+    let state = HostState {
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter::new(limits.max_memory),
+        plugin: Arc::clone(name),
+        pipeline: Arc::clone(pipeline),
+    };
+    new_store_with(plugin.inner.engine.wasmtime(), state, limits)
+}
+
+/// A new store holding `state`; see [`new_store`].
+fn new_store_with(engine: &wasmtime::Engine, state: HostState, limits: Limits) -> Store<HostState> {
+    let mut store = Store::new(engine, state);
+    store.limiter(|state| &mut state.limiter);
+    set_deadline(&mut store, limits);
+    store
+}
+
+/// Let the next call run for at most `limits.timeout`.
+fn set_deadline(store: &mut Store<HostState>, limits: Limits) {
+    let tick = TICK.as_nanos().max(1);
+    // One tick more than the timeout divides into, because the first tick
+    // may come at once.
+    let ticks = limits.timeout.as_nanos().div_ceil(tick).saturating_add(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+}
+
+/// Turn a failed call into the error that says why.
+fn classify(store: &Store<HostState>, plugin: &str, limits: Limits, error: wasmtime::Error) -> TransformError {
+    if store.data().limiter.denied || error.downcast_ref::<wasmtime::OutOfMemory>().is_some() {
+        return TransformError::OutOfMemory {
+            plugin: plugin.to_owned(),
+            limit: limits.max_memory,
+        };
+    }
+    if error.downcast_ref::<Trap>() == Some(&Trap::Interrupt) {
+        return TransformError::Timeout {
+            plugin: plugin.to_owned(),
+            timeout: limits.timeout,
+        };
+    }
+    TransformError::Trap {
+        plugin: plugin.to_owned(),
+        message: format!("{error:?}"),
+    }
+}
+
+/// Instantiate `pre` once and ask it to describe itself.
+pub(super) fn describe(pre: &BatchPluginPre<HostState>, name: &str, limits: Limits) -> Result<wit::PluginInfo, TransformError> {
+    let state = HostState {
+        wasi: WasiCtx::builder().build(),
+        table: ResourceTable::new(),
+        limiter: MemoryLimiter::new(limits.max_memory),
+        plugin: Arc::from(name),
+        pipeline: Arc::from(""),
+    };
+    let mut store = new_store_with(pre.engine(), state, limits);
+    let bindings = pre
+        .instantiate(&mut store)
+        .map_err(|e| classify(&store, name, limits, e))?;
+    set_deadline(&mut store, limits);
+    bindings
+        .sabot_plugin_batch_transform()
+        .call_describe(&mut store)
+        .map_err(|e| classify(&store, name, limits, e))
+}
+
+/// A live instance and its store.
+struct Live {
+    /// The store the instance lives in.
+    store: Store<HostState>,
+    /// The instance's exports.
+    bindings: BatchPlugin,
+}
+
+/// One instance of a plugin with its config, for one task.
+///
+/// Calls are synchronous and run on the calling thread; run them where
+/// blocking for up to the timeout is fine.
+pub struct Transform {
+    /// The plugin.
+    plugin: Plugin,
+    /// Its config as JSON text, kept to initialise fresh instances.
+    config: String,
+    /// The limits of every call.
+    limits: Limits,
+    /// The plugin's name, for messages and logs.
+    name: Arc<str>,
+    /// The pipeline's name, for logs.
+    pipeline: Arc<str>,
+    /// The instance, unless the last one died.
+    live: Option<Live>,
+}
+
+impl std::fmt::Debug for Transform {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transform")
+            .field("plugin", &self.name)
+            .field("pipeline", &self.pipeline)
+            .field("limits", &self.limits)
+            .field("live", &self.live.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Transform {
+    /// Instantiate `plugin` and initialise it with `config` (the pipeline's
+    /// `config:` map; `null` is passed on as `null`). `pipeline` names the
+    /// pipeline in the plugin's log lines.
+    ///
+    /// # Errors
+    ///
+    /// [`TransformError::InitRejected`] when the plugin refuses the config,
+    /// or a trap, timeout or out-of-memory during instantiation or `init`.
+    pub fn new(plugin: &Plugin, config: &serde_json::Value, limits: Limits, pipeline: &str) -> Result<Self, TransformError> {
+        let mut transform = Transform {
+            plugin: plugin.clone(),
+            config: config.to_string(),
+            limits,
+            name: Arc::from(plugin.info().name.as_str()),
+            pipeline: Arc::from(pipeline),
+            live: None,
+        };
+        transform.live()?;
+        Ok(transform)
+    }
+
+    /// The plugin this transform runs.
+    pub fn plugin(&self) -> &Plugin {
+        &self.plugin
+    }
+
+    /// The live instance, starting and initialising a fresh one if needed.
+    fn live(&mut self) -> Result<&mut Live, TransformError> {
+        if self.live.is_none() {
+            let mut store = new_store(&self.plugin, &self.name, &self.pipeline, self.limits);
+            let bindings = self
+                .plugin
+                .inner
+                .pre
+                .instantiate(&mut store)
+                .map_err(|e| classify(&store, &self.name, self.limits, e))?;
+            set_deadline(&mut store, self.limits);
+            let init = bindings
+                .sabot_plugin_batch_transform()
+                .call_init(&mut store, &self.config)
+                .map_err(|e| classify(&store, &self.name, self.limits, e))?;
+            if let Err(message) = init {
+                return Err(TransformError::InitRejected {
+                    plugin: self.name.to_string(),
+                    message,
+                });
+            }
+            tracing::debug!(plugin = %self.name, pipeline = %self.pipeline, "started plugin instance");
+            self.live = Some(Live { store, bindings });
+        }
+        self.live.as_mut().ok_or_else(|| TransformError::Trap {
+            plugin: self.name.to_string(),
+            message: "the instance was lost".to_owned(),
+        })
+    }
+
+    /// Run the plugin on one batch.
+    ///
+    /// # Errors
+    ///
+    /// [`TransformError::Failed`] when the plugin fails the batch,
+    /// [`TransformError::BadOutput`] when what it returns breaks the
+    /// contract, and a trap, timeout or out-of-memory when it crashes; after
+    /// a crash the next call runs on a fresh instance. Starting that
+    /// instance can fail like [`Transform::new`].
+    pub fn apply(&mut self, batch: &RecordBatch) -> Result<TransformOutput, TransformError> {
+        let name = Arc::clone(&self.name);
+        let limits = self.limits;
+        let input = ipc::encode(batch).map_err(|message| TransformError::Encode {
+            plugin: name.to_string(),
+            message,
+        })?;
+
+        let live = self.live()?;
+        set_deadline(&mut live.store, limits);
+        let called = live
+            .bindings
+            .sabot_plugin_batch_transform()
+            .call_transform(&mut live.store, &input);
+        let result = match called {
+            Ok(result) => result,
+            Err(error) => {
+                let error = classify(&live.store, &name, limits, error);
+                tracing::warn!(plugin = %name, pipeline = %self.pipeline, %error, "plugin instance crashed; the next batch starts a fresh one");
+                self.live = None;
+                return Err(error);
+            }
+        };
+        let result = result.map_err(|message| TransformError::Failed {
+            plugin: name.to_string(),
+            message,
+        })?;
+        check_output(result, batch).map_err(|message| TransformError::BadOutput {
+            plugin: name.to_string(),
+            message,
+        })
+    }
+}
+
+/// Decode and check what a plugin returned for `input`.
+fn check_output(result: super::bindings::BatchResult, input: &RecordBatch) -> Result<TransformOutput, String> {
+    let rows = input.num_rows();
+    let batch = ipc::decode_output(result.batch, &input.schema())?;
+    if batch.num_rows() > rows {
+        return Err(format!(
+            "it returned {} rows for a batch of {rows}; a plugin may only keep or drop rows",
+            batch.num_rows()
+        ));
+    }
+    let mut seen = HashSet::with_capacity(result.rejected.len());
+    for rejection in &result.rejected {
+        let in_range = usize::try_from(rejection.row).is_ok_and(|row| row < rows);
+        if !in_range {
+            return Err(format!(
+                "it rejected row {} of a batch of {rows} rows",
+                rejection.row
+            ));
+        }
+        if !seen.insert(rejection.row) {
+            return Err(format!("it rejected row {} twice", rejection.row));
+        }
+    }
+    if batch.num_rows() + result.rejected.len() > rows {
+        return Err(format!(
+            "it kept {} rows and rejected {} of a batch of {rows}; a rejected row must not also be kept",
+            batch.num_rows(),
+            result.rejected.len()
+        ));
+    }
+    Ok(TransformOutput {
+        batch,
+        rejected: result
+            .rejected
+            .into_iter()
+            .map(|r| Rejection {
+                row: r.row,
+                reason: r.reason,
+            })
+            .collect(),
+    })
+}
