@@ -4,6 +4,7 @@
 //! went wrong: a broken broker is a broken test, never a value to handle.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::CString;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,6 +19,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::types::RDKafkaRespErr;
 use rdkafka::{Offset, TopicPartitionList};
 
 use crate::records::{ConsumedRecord, TestRecord};
@@ -404,8 +406,8 @@ impl Broker {
         partitions
             .into_iter()
             .map(|partition| {
-                let (_, high) = consumer.get_watermark_offsets(topic, partition).unwrap_or_else(|error| {
-                    panic!("no watermark for `{topic}` [{partition}] on {}: {error}", self.bootstrap)
+                let high = fetched_high_watermark(&consumer, topic, partition).unwrap_or_else(|| {
+                    panic!("no fetched watermark for `{topic}` [{partition}] on {}", self.bootstrap)
                 });
                 (partition, high)
             })
@@ -489,6 +491,27 @@ impl Broker {
             .create()
             .unwrap_or_else(|error| panic!("cannot create a {what} for {}: {error}", self.bootstrap))
     }
+}
+
+/// The high watermark of `topic` [`partition`] carried by the last fetch
+/// response `consumer` received, without asking the broker again.
+fn fetched_high_watermark(consumer: &BaseConsumer, topic: &str, partition: i32) -> Option<i64> {
+    let topic = CString::new(topic).ok()?;
+    let mut low = -1_i64;
+    let mut high = -1_i64;
+    // SAFETY: the client pointer is valid while `consumer` is borrowed, the
+    // topic is a NUL-terminated string that outlives the call, and `low` and
+    // `high` are valid for writes; librdkafka only reads its own cache here.
+    let code = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            partition,
+            &mut low,
+            &mut high,
+        )
+    };
+    (code == RDKafkaRespErr::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0).then_some(high)
 }
 
 /// Collects delivery reports of [`Broker::produce`].

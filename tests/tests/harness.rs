@@ -143,7 +143,7 @@ fn creating_an_existing_topic_fails_with_the_broker_reason() {
     assert_eq!(
         message,
         format!(
-            "broker {} refused to create topic `{topic}`: Broker: Topic already exists",
+            "broker {} refused to create topic `{topic}`: TopicAlreadyExists (Broker: Topic already exists)",
             broker.bootstrap()
         )
     );

@@ -187,8 +187,8 @@ fn read_model(mut tree: serde_yaml::Value, problems: &mut Vec<Problem>) -> Optio
                 let path = yaml_path(err.path());
                 let message = err.inner().to_string();
                 if let Some((key, expected)) = parse_unknown_field(&message) {
-                    let full = join_path(&path, &key);
-                    problems.push(Problem::new(&full, unknown_key_message(&key, &expected)));
+                    // The path ends with the unknown key itself.
+                    problems.push(Problem::new(&path, unknown_key_message(&key, &expected)));
                     if !remove_key(&mut tree, err.path(), &key) {
                         return None;
                     }
@@ -219,14 +219,6 @@ fn yaml_path(path: &serde_path_to_error::Path) -> String {
         }
     }
     out
-}
-
-fn join_path(parent: &str, key: &str) -> String {
-    if parent.is_empty() {
-        key.to_owned()
-    } else {
-        format!("{parent}.{key}")
-    }
 }
 
 /// Pull the key and the expected keys out of serde's unknown-field message:
@@ -304,7 +296,13 @@ fn type_error_message(path: &str, message: &str) -> String {
 fn remove_key(tree: &mut serde_yaml::Value, path: &serde_path_to_error::Path, key: &str) -> bool {
     use serde_path_to_error::Segment;
     let mut node = tree;
-    for segment in path.iter() {
+    let segments: Vec<&Segment> = path.iter().collect();
+    // The last segment is the unknown key; walk to its map.
+    let parents = match segments.split_last() {
+        Some((Segment::Map { key: last }, parents)) if last == key => parents,
+        _ => &segments[..],
+    };
+    for segment in parents.iter().copied() {
         node = match segment {
             Segment::Seq { index } => match node.get_mut(*index) {
                 Some(n) => n,

@@ -243,11 +243,11 @@ pub struct TransformConfig {
     #[serde(default)]
     pub config: serde_json::Map<String, serde_json::Value>,
     /// Longest a single batch call may take, e.g. `5s`. Default 5 s.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub timeout: Option<String>,
     /// Most linear memory one instance may use, e.g. `256MiB`. Default
     /// 256 MiB.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "scalar_text")]
     pub max_memory: Option<String>,
 }
 
@@ -362,7 +362,7 @@ pub struct BatchConfig {
     pub max_records: usize,
     /// …or when its first record has waited this long, e.g. `50ms`.
     /// Default 50 ms.
-    #[serde(default = "defaults::max_wait")]
+    #[serde(default = "defaults::max_wait", deserialize_with = "required_scalar_text")]
     pub max_wait: String,
 }
 
@@ -399,6 +399,17 @@ impl std::fmt::Display for ScalarValue {
             ScalarValue::Bool(b) => write!(f, "{b}"),
         }
     }
+}
+
+/// Read a scalar as text, so that `5` reaches the duration parser (which
+/// then asks for a unit) instead of failing as "not a string".
+fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    Ok(Option::<ScalarValue>::deserialize(d)?.map(|v| v.to_string()))
+}
+
+/// [`scalar_text`] for a field with a default.
+fn required_scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(ScalarValue::deserialize(d)?.to_string())
 }
 
 /// Every default of the pipeline file, in one place.

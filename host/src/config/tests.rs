@@ -92,7 +92,7 @@ fn variables_and_files_are_interpolated_and_keep_their_type() {
     unsafe { std::env::set_var("SABOT_TEST_MAX_RECORDS", "250") };
     let text = GOOD
         .replace("127.0.0.1:9092", "${file:brokers.txt}")
-        .replace("max_records: 500", "max_records: ${env:SABOT_TEST_MAX_RECORDS}");
+        .replace("max_records: 500", "max_records: \"${env:SABOT_TEST_MAX_RECORDS}\"");
     let (config, secrets) = load_str(&text, dir.path()).expect("loads");
     assert_eq!(config.source.kafka.expect("kafka").brokers, "10.1.1.1:9092");
     assert_eq!(config.batch.max_records, 250);

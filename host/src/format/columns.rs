@@ -235,7 +235,7 @@ impl Builder {
 /// A timestamp array of unit `T`.
 fn timestamp<T>(values: ScalarBuffer<i64>, nulls: Option<NullBuffer>, tz: &Option<Arc<str>>) -> ArrayRef
 where
-    T: ArrowPrimitiveType<Native = i64>,
+    T: arrow_array::types::ArrowTimestampType,
 {
     Arc::new(PrimitiveArray::<T>::new(values, nulls).with_timezone_opt(tz.clone()))
 }
@@ -385,7 +385,8 @@ impl Bytes {
         let mut offsets = Vec::with_capacity(self.offsets.len());
         offsets.push(0);
         let offsets = std::mem::replace(&mut self.offsets, offsets);
-        let data = std::mem::replace(&mut self.data, Vec::with_capacity(self.data.capacity()));
+        let capacity = self.data.capacity();
+        let data = std::mem::replace(&mut self.data, Vec::with_capacity(capacity));
         Ok((offset_buffer(offsets)?, Buffer::from_vec(data), self.nulls.finish()))
     }
 }

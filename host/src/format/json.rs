@@ -38,6 +38,8 @@ use std::sync::Arc;
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
 use arrow_schema::{ArrowError, SchemaRef, TimeUnit};
+#[cfg(test)]
+use arrow_schema::DataType;
 use base64::Engine as _;
 use simd_json::{Node, StaticNode, Tape};
 
@@ -671,5 +673,277 @@ fn push_static(out: &mut Vec<u8>, value: &StaticNode) {
         StaticNode::I128(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
         StaticNode::U128(v) => out.extend_from_slice(itoa::Buffer::new().format(*v).as_bytes()),
         StaticNode::F64(v) => text::push_f64(out, *v),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::schema::parse_schema;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_array::Array;
+    use serde_json::json;
+
+    fn decoder(spec: serde_json::Value, unknown_fields: UnknownFields) -> JsonDecoder {
+        let schema = parse_schema(&spec).expect("valid schema");
+        JsonDecoder::new(Arc::new(schema), JsonOptions { unknown_fields }).expect("supported")
+    }
+
+    fn decode(spec: serde_json::Value, values: &[&str]) -> Decoded {
+        let values: Vec<Option<&[u8]>> = values.iter().map(|v| Some(v.as_bytes())).collect();
+        decoder(spec, UnknownFields::Ignore).decode(&values)
+    }
+
+    /// The error messages of decoding each value alone.
+    fn messages(spec: serde_json::Value, values: &[&str]) -> Vec<String> {
+        let decoded = decode(spec, values);
+        assert_eq!(decoded.batch.num_rows(), 0, "{:?}", decoded.batch);
+        decoded.errors.into_iter().map(|e| e.message).collect()
+    }
+
+    #[test]
+    fn every_type_decodes_to_exact_values() {
+        let spec = json!({
+            "b": "bool", "i8": "int8", "i16": "int16", "i32": "int32", "i64": "int64",
+            "u8": "uint8", "u16": "uint16", "u32": "uint32", "u64": "uint64",
+            "f32": "float32", "f64": "float64", "s": "string", "bin": "binary", "d": "date",
+            "ts": "timestamp(ms, UTC)", "tsn": "timestamp(ns)", "dec": "decimal(10, 2)", "j": "json",
+            "c": {"struct": {"id": "int64", "tier": "utf8"}}, "l": {"list": "int32"},
+        });
+        let record = r#"{"b": true, "i8": -128, "i16": 32767, "i32": 3.0, "i64": -9223372036854775808,
+            "u8": 255, "u16": 65535, "u32": 4294967295, "u64": 18446744073709551615,
+            "f32": 1.5, "f64": 7, "s": "h\u00e9\"llo\n", "bin": "aGk=", "d": "2024-02-29",
+            "ts": "2024-05-01T14:30:00.123456+02:00", "tsn": 1700000000000000001, "dec": 12.3,
+            "j": {"z": [1, "x", null, 2.5, {"q": false}], "a": "\u0001"},
+            "c": {"tier": "gold", "id": 7, "unknown": [1, {"deep": 2}]}, "l": [1, null, -3]}"#;
+        let decoded = decode(spec, &[record, r#"{"dec": "-0.05", "j": 3, "l": []}"#]);
+        assert_eq!(decoded.errors, []);
+        assert_eq!(decoded.rows, [0, 1]);
+        let batch = &decoded.batch;
+        let col = |name: &str| batch.column_by_name(name).expect(name).clone();
+        assert_eq!(col("b").as_boolean().iter().collect::<Vec<_>>(), [Some(true), None]);
+        assert_eq!(col("i8").as_primitive::<Int8Type>().value(0), -128);
+        assert_eq!(col("i16").as_primitive::<Int16Type>().value(0), 32767);
+        assert_eq!(col("i32").as_primitive::<Int32Type>().value(0), 3);
+        assert_eq!(col("i64").as_primitive::<Int64Type>().value(0), i64::MIN);
+        assert_eq!(col("u8").as_primitive::<UInt8Type>().value(0), 255);
+        assert_eq!(col("u16").as_primitive::<UInt16Type>().value(0), 65535);
+        assert_eq!(col("u32").as_primitive::<UInt32Type>().value(0), u32::MAX);
+        assert_eq!(col("u64").as_primitive::<UInt64Type>().value(0), u64::MAX);
+        assert_eq!(col("f32").as_primitive::<Float32Type>().value(0), 1.5);
+        assert_eq!(col("f64").as_primitive::<Float64Type>().value(0), 7.0);
+        assert_eq!(col("s").as_string::<i32>().value(0), "hé\"llo\n");
+        assert_eq!(col("bin").as_binary::<i32>().value(0), b"hi");
+        assert_eq!(col("d").as_primitive::<Date32Type>().value(0), 19_782);
+        let ts = col("ts");
+        assert_eq!(ts.data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())));
+        assert_eq!(ts.as_primitive::<TimestampMillisecondType>().value(0), 1_714_566_600_123);
+        assert_eq!(col("tsn").as_primitive::<TimestampNanosecondType>().value(0), 1_700_000_000_000_000_001);
+        let dec = col("dec");
+        assert_eq!(dec.data_type(), &DataType::Decimal128(10, 2));
+        assert_eq!(dec.as_primitive::<Decimal128Type>().values().to_vec(), [1230, -5]);
+        let j = col("j");
+        assert_eq!(j.as_string::<i32>().value(0), r#"{"z":[1,"x",null,2.5,{"q":false}],"a":"\u0001"}"#);
+        assert_eq!(j.as_string::<i32>().value(1), "3");
+        let c = col("c");
+        let c = c.as_struct();
+        assert_eq!(c.column(0).as_primitive::<Int64Type>().value(0), 7);
+        assert_eq!(c.column(1).as_string::<i32>().value(0), "gold");
+        assert!(c.is_null(1) && c.column(0).is_null(1));
+        let l = col("l");
+        let l = l.as_list::<i32>();
+        assert_eq!(l.value_offsets(), [0, 3, 3]);
+        assert_eq!(
+            l.values().as_primitive::<Int32Type>().iter().collect::<Vec<_>>(),
+            [Some(1), None, Some(-3)]
+        );
+    }
+
+    #[test]
+    fn value_errors_name_the_field() {
+        let spec = json!({
+            "id": "int64", "amount": "float64", "small": "int8", "n": "uint32", "items": "int32",
+            "f": "float32", "bin": "binary", "d": "date32", "ts": "timestamp(ns)", "dec": "decimal(5, 2)",
+            "customer": {"struct": {"tier": "utf8"}}, "tags": {"list": {"struct": {"k": "bool"}}},
+        });
+        let cases = [
+            (r#"{"amount": "12"}"#, "field `amount`: expected float64, got string"),
+            (r#"{"id": 18446744073709551616}"#, "field `id`: 18446744073709551616 does not fit int64"),
+            (r#"{"id": 9223372036854775808}"#, "field `id`: 9223372036854775808 does not fit int64"),
+            (r#"{"id": 1e300}"#, "field `id`: 1e300 does not fit int64"),
+            (r#"{"small": 128}"#, "field `small`: 128 does not fit int8"),
+            (r#"{"n": -1}"#, "field `n`: -1 does not fit uint32"),
+            (r#"{"items": 2.5}"#, "field `items`: 2.5 is not an integer (expected int32)"),
+            (r#"{"items": true}"#, "field `items`: expected int32, got bool"),
+            (r#"{"f": 1e300}"#, "field `f`: 1e300 does not fit float32"),
+            (r#"{"bin": "!!"}"#, "field `bin`: invalid base64: Invalid symbol 33, offset 0."),
+            (r#"{"bin": 5}"#, "field `bin`: expected base64 text for binary, got number"),
+            (r#"{"d": "2023-02-29"}"#, "field `d`: `2023-02-29` is not a date (YYYY-MM-DD)"),
+            (r#"{"ts": "yesterday"}"#, "field `ts`: `yesterday` is not an RFC 3339 timestamp"),
+            (r#"{"ts": "3000-01-01T00:00:00Z"}"#, "field `ts`: `3000-01-01T00:00:00Z` does not fit timestamp(ns)"),
+            (r#"{"ts": [1]}"#, "field `ts`: expected timestamp(ns), got array"),
+            (r#"{"dec": "1.234"}"#, "field `dec`: 1.234 has more than 2 digits after the point (decimal(5, 2))"),
+            (r#"{"dec": 1000}"#, "field `dec`: 1000 does not fit decimal(5, 2)"),
+            (r#"{"dec": "ten"}"#, "field `dec`: `ten` is not a decimal number"),
+            (r#"{"dec": {}}"#, "field `dec`: expected decimal(5, 2), got object"),
+            (r#"{"customer": {"tier": 1}}"#, "field `customer.tier`: expected utf8, got number"),
+            (r#"{"customer": "gold"}"#, "field `customer`: expected struct (an object), got string"),
+            (r#"{"tags": [{"k": true}, {"k": "x"}]}"#, "field `tags[1].k`: expected bool, got string"),
+            (r#"{"tags": {"k": true}}"#, "field `tags`: expected list (an array), got object"),
+        ];
+        let (values, expected): (Vec<&str>, Vec<&str>) = cases.into_iter().unzip();
+        assert_eq!(messages(spec, &values), expected);
+    }
+
+    #[test]
+    fn record_level_errors() {
+        let spec = json!({"id": "int64"});
+        let values: [Option<&[u8]>; 10] = [
+            None,
+            Some(b""),
+            Some(b"  \n"),
+            Some(b"[1, 2]"),
+            Some(b"\"text\""),
+            Some(b"42"),
+            Some(br#"{"id": 1,}"#),
+            Some(br#"{"id": tru}"#),
+            Some(b"{\"id\": \"\xff\"}"),
+            Some(br#"{"id": 1} {"id": 2}"#),
+        ];
+        let decoded = decoder(spec, UnknownFields::Ignore).decode(&values);
+        let got: Vec<(u32, &str)> = decoded.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (0, "value is null (a tombstone)"),
+                (1, "value is empty"),
+                (2, "value is empty"),
+                (3, "value is not a JSON object (got array)"),
+                (4, "value is not a JSON object (got string)"),
+                (5, "value is not a JSON object (got number)"),
+                (6, "invalid JSON: expected an object key at byte 9"),
+                (7, "invalid JSON: expected `true` at byte 7"),
+                (8, "invalid JSON: invalid UTF-8"),
+                (9, "invalid JSON: unexpected data after the value at byte 8"),
+            ]
+        );
+        assert_eq!(decoded.batch.num_rows(), 0);
+    }
+
+    #[test]
+    fn nulls_and_missing_fields() {
+        let spec = json!({
+            "id": {"type": "int64", "nullable": false},
+            "c": {"struct": {"tier": {"type": "utf8", "nullable": false}}},
+            "note": "utf8",
+        });
+        let decoded = decode(
+            spec,
+            &[
+                r#"{"id": 1}"#,
+                r#"{"id": null}"#,
+                r#"{"note": "x"}"#,
+                r#"{"id": 2, "c": {}}"#,
+                r#"{"id": 3, "c": {"tier": null}}"#,
+                r#"{"id": 4, "c": null, "note": null}"#,
+                r#"{"id": 5, "c": {"tier": "t"}}"#,
+            ],
+        );
+        let got: Vec<(u32, &str)> = decoded.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (1, "field `id` is null but the schema does not allow nulls"),
+                (2, "field `id` is missing but the schema does not allow nulls"),
+                (3, "field `c.tier` is missing but the schema does not allow nulls"),
+                (4, "field `c.tier` is null but the schema does not allow nulls"),
+            ]
+        );
+        assert_eq!(decoded.rows, [0, 5, 6]);
+        let batch = &decoded.batch;
+        assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().to_vec(), [1, 4, 5]);
+        let c = batch.column(1).as_struct();
+        assert_eq!(c.nulls().map(|n| n.iter().collect::<Vec<_>>()), Some(vec![false, false, true]));
+        assert_eq!(c.column(0).as_string::<i32>().value(2), "t");
+        assert_eq!(batch.column(2).null_count(), 3);
+    }
+
+    #[test]
+    fn unknown_fields_can_be_rejected() {
+        let spec = json!({"id": "int64", "customer": {"struct": {"id": "int64"}}});
+        let values: [Option<&[u8]>; 3] = [
+            Some(br#"{"id": 1, "customer": {"id": 2}}"#),
+            Some(br#"{"id": 1, "customer": {"id": 2, "tier": "gold"}}"#),
+            Some(br#"{"extra": [1], "id": 1}"#),
+        ];
+        let decoded = decoder(spec.clone(), UnknownFields::Reject).decode(&values);
+        let got: Vec<(u32, &str)> = decoded.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        assert_eq!(
+            got,
+            [(1, "field `customer.tier` is not in the schema"), (2, "field `extra` is not in the schema")]
+        );
+        let decoded = decoder(spec, UnknownFields::Ignore).decode(&values);
+        assert_eq!(decoded.errors, []);
+        assert_eq!(decoded.batch.num_rows(), 3);
+    }
+
+    #[test]
+    fn a_bad_record_leaves_no_trace_in_the_others() {
+        let spec = json!({
+            "id": "int64", "s": "utf8", "j": "json",
+            "l": {"list": {"struct": {"a": "int64", "b": {"list": "utf8"}}}},
+        });
+        let decoded = decode(
+            spec,
+            &[
+                r#"{"id": 1, "s": "one", "j": [1], "l": [{"a": 1, "b": ["x"]}]}"#,
+                r#"{"s": "bad", "j": {"k": "v"}, "l": [{"a": 2, "b": ["y", "z"]}, {"a": "oops"}], "id": 2}"#,
+                r#"{"id": 3, "s": "three", "l": [{"b": ["w"]}], "j": null}"#,
+            ],
+        );
+        assert_eq!(decoded.errors.len(), 1);
+        assert_eq!(decoded.errors[0].message, "field `l[1].a`: expected int64, got string");
+        assert_eq!(decoded.rows, [0, 2]);
+        let batch = &decoded.batch;
+        assert_eq!(batch.column(1).as_string::<i32>().iter().collect::<Vec<_>>(), [Some("one"), Some("three")]);
+        assert_eq!(batch.column(2).as_string::<i32>().iter().collect::<Vec<_>>(), [Some("[1]"), None]);
+        let l = batch.column(3).as_list::<i32>();
+        assert_eq!(l.value_offsets(), [0, 1, 2]);
+        let items = l.values().as_struct();
+        assert_eq!(items.column(0).as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), [Some(1), None]);
+        let b = items.column(1).as_list::<i32>();
+        assert_eq!(b.value_offsets(), [0, 1, 2]);
+        assert_eq!(b.values().as_string::<i32>().iter().collect::<Vec<_>>(), [Some("x"), Some("w")]);
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_last_value() {
+        let spec = json!({"id": "int64", "c": {"struct": {"x": "int64"}}});
+        let decoded = decode(spec, &[r#"{"id": 1, "c": {"x": 1}, "id": 2, "c": {"x": 3}}"#]);
+        assert_eq!(decoded.errors, []);
+        assert_eq!(decoded.batch.column(0).as_primitive::<Int64Type>().value(0), 2);
+        assert_eq!(decoded.batch.column(1).as_struct().column(0).as_primitive::<Int64Type>().value(0), 3);
+    }
+
+    #[test]
+    fn decoder_reuses_itself_across_batches() {
+        let mut decoder = decoder(json!({"id": "int64", "s": "utf8"}), UnknownFields::Ignore);
+        for round in 0..3i64 {
+            let values: Vec<String> = (0..5).map(|i| format!(r#"{{"id": {}, "s": "v{i}"}}"#, round * 10 + i)).collect();
+            let values: Vec<Option<&[u8]>> = values.iter().map(|v| Some(v.as_bytes())).collect();
+            let decoded = decoder.decode(&values);
+            let ids = decoded.batch.column(0).as_primitive::<Int64Type>().values().to_vec();
+            assert_eq!(ids, (0..5).map(|i| round * 10 + i).collect::<Vec<_>>());
+            assert_eq!(decoded.batch.column(1).as_string::<i32>().value(4), "v4");
+        }
+        assert_eq!(decoder.decode(&[]).batch.num_rows(), 0);
+    }
+
+    #[test]
+    fn unsupported_schema_types_are_named() {
+        let schema = arrow_schema::Schema::new(vec![arrow_schema::Field::new("big", DataType::LargeUtf8, true)]);
+        let error = JsonDecoder::new(Arc::new(schema), JsonOptions::default()).expect_err("unsupported");
+        assert_eq!(error.to_string(), "column `big` has type `large_utf8`, which the JSON decoder does not read");
     }
 }

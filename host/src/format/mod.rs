@@ -39,3 +39,6 @@ pub use encode::{EncodeError, JsonEncoder};
 pub use infer::{InferError, infer_schema};
 pub use json::{Decoded, JsonDecoder, JsonOptions, RowError, UnknownFields, UnsupportedSchema};
 pub use schema::{SchemaError, format_type, parse_schema};
+
+#[cfg(test)]
+mod tests;

@@ -19,6 +19,8 @@
 //! `timestamp(UNIT)` or `timestamp(UNIT, TZ)`, `decimal(P, S)`, `json`) or a
 //! mapping with exactly one of `struct`, `list` or `type`, plus an optional
 //! `nullable`. Fields are nullable unless they say `nullable: false`.
+//! Inside YAML's flow braces a comma ends a value, so write types that have
+//! one in quotes there: `{ts: "timestamp(ms, UTC)"}`.
 //!
 //! `json` columns keep any JSON value as its compact JSON text in a `utf8`
 //! column whose field carries the extension name `sabot.json`; encoders write
@@ -484,9 +486,23 @@ fn write_fields(fields: &Fields, out: &mut String) {
         }
         write_name(field.name(), out);
         out.push_str(": ");
-        write_field_type(field, out);
+        write_nested(out, |text| write_field_type(field, text));
     }
     out.push('}');
+}
+
+/// Writes a type inside a flow mapping, quoted when it has a comma (which
+/// would end the value there: `{ts: "timestamp(ms, UTC)"}`).
+fn write_nested(out: &mut String, write: impl FnOnce(&mut String)) {
+    let mut text = String::new();
+    write(&mut text);
+    if !text.starts_with('{') && text.contains(',') {
+        out.push('"');
+        out.push_str(&text);
+        out.push('"');
+    } else {
+        out.push_str(&text);
+    }
 }
 
 /// Writes a field name, quoted when it is not a plain identifier.
@@ -520,14 +536,14 @@ fn write_field_type(field: &Field, out: &mut String) {
         }
         DataType::List(item) if !json => {
             out.push_str("{list: ");
-            write_field_type(item, out);
+            write_nested(out, |text| write_field_type(item, text));
         }
         other => {
             out.push_str("{type: ");
             if json {
                 out.push_str("json");
             } else {
-                write_type(other, out);
+                write_nested(out, |text| write_type(other, text));
             }
         }
     }
@@ -593,13 +609,13 @@ fn write_type(data_type: &DataType, out: &mut String) {
         }
         DataType::List(item) => {
             out.push_str("{list: ");
-            write_field_type(item, out);
+            write_nested(out, |text| write_field_type(item, text));
             out.push('}');
             return;
         }
         DataType::LargeList(item) => {
             out.push_str("{large_list: ");
-            write_field_type(item, out);
+            write_nested(out, |text| write_field_type(item, text));
             out.push('}');
             return;
         }
@@ -715,6 +731,11 @@ mod tests {
     fn format_type_names() {
         assert_eq!(format_type(&DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))), "timestamp(ms, UTC)");
         assert_eq!(format_type(&DataType::Decimal128(10, 2)), "decimal(10, 2)");
+        let item = Field::new("item", DataType::Decimal128(10, 2), false);
+        assert_eq!(
+            format_type(&DataType::List(Arc::new(item))),
+            r#"{list: {type: "decimal(10, 2)", nullable: false}}"#
+        );
         assert_eq!(
             format_type(&DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))),
             "dictionary(int32, utf8)"
@@ -767,14 +788,16 @@ mod tests {
                 "b: decimal scale 6 is out of range; it must be from 0 to the precision (5)",
                 "c: unknown timestamp unit `m`; the units are s, ms, us and ns",
                 "d: `timestamp` needs parameters, e.g. `timestamp(ms)` or `timestamp(ms, UTC)`",
-                "e[]: unknown type `nope`; did you mean `json`?",
+                "e[]: unknown type `nope`; the types are bool, int8..int64, uint8..uint64, float32, \
+                 float64, utf8 (string), binary, date32 (date), timestamp(UNIT[, TZ]), decimal(P, S), \
+                 json, or a mapping with `struct`, `list` or `type`",
                 "f: `struct` takes a mapping of field names to types, not a string",
                 "g: unknown key `nullabel` in a type mapping; did you mean `nullable`? the keys are \
                  `struct`, `list`, `type` and `nullable`",
                 "h: `nullable` must be true or false, not a string",
                 "i: a type mapping has exactly one of `struct`, `list` or `type`, but this one has both `struct` and `list`",
-                "j: unknown key `name` in a type mapping; did you mean `type`? the keys are `struct`, \
-                 `list`, `type` and `nullable`",
+                "j: unknown key `name` in a type mapping; the keys are `struct`, `list`, `type` and \
+                 `nullable`",
                 "k: expected a type name or a mapping with `struct`, `list` or `type`, not a number",
                 "__key: field names starting with `__` are reserved for record metadata; rename it",
                 "l.: a field name must not be empty",

@@ -150,8 +150,8 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
     Some((seconds, nanos))
 }
 
-/// Combines seconds and nanoseconds into a count of `unit`, or `None` when
-/// it does not fit an `i64` (or drops sub-unit digits that are not zero).
+/// Combines seconds and nanoseconds into a count of `unit`, dropping digits
+/// finer than the unit, or `None` when it does not fit an `i64`.
 pub(crate) fn to_unit(seconds: i64, nanos: u32, unit: TimeUnit) -> Option<i64> {
     let (per_second, nanos_per_unit) = match unit {
         TimeUnit::Second => (1, 1_000_000_000),
@@ -159,9 +159,6 @@ pub(crate) fn to_unit(seconds: i64, nanos: u32, unit: TimeUnit) -> Option<i64> {
         TimeUnit::Microsecond => (1_000_000, 1_000),
         TimeUnit::Nanosecond => (1_000_000_000, 1),
     };
-    if nanos % nanos_per_unit != 0 {
-        return None;
-    }
     seconds
         .checked_mul(per_second)?
         .checked_add(i64::from(nanos / nanos_per_unit))
@@ -470,7 +467,7 @@ mod tests {
     #[test]
     fn units_convert_exactly_or_not_at_all() {
         assert_eq!(to_unit(1, 500_000_000, TimeUnit::Millisecond), Some(1_500));
-        assert_eq!(to_unit(1, 500_000_001, TimeUnit::Millisecond), None);
+        assert_eq!(to_unit(1, 500_999_999, TimeUnit::Millisecond), Some(1_500));
         assert_eq!(to_unit(-1, 999_000_000, TimeUnit::Millisecond), Some(-1));
         assert_eq!(to_unit(i64::MAX / 10, 0, TimeUnit::Nanosecond), None);
     }

@@ -28,7 +28,11 @@ enum Kind {
 
 impl Decoder {
     /// A decoder for `plan`.
-    pub fn new(plan: &DecoderPlan) -> Self {
+    ///
+    /// # Errors
+    ///
+    /// The schema has a type the decoder cannot fill.
+    pub fn new(plan: &DecoderPlan) -> Result<Self, String> {
         let kind = match plan {
             DecoderPlan::Raw => Kind::Raw,
             DecoderPlan::Json {
@@ -36,19 +40,23 @@ impl Decoder {
                 infer_records,
                 unknown_fields,
             } => Kind::Json {
-                decoder: schema.as_ref().map(|s| {
-                    JsonDecoder::new(
-                        s.clone(),
-                        JsonOptions {
-                            unknown_fields: *unknown_fields,
-                        },
-                    )
-                }),
+                decoder: match schema {
+                    Some(s) => Some(
+                        JsonDecoder::new(
+                            s.clone(),
+                            JsonOptions {
+                                unknown_fields: *unknown_fields,
+                            },
+                        )
+                        .map_err(|e| e.to_string())?,
+                    ),
+                    None => None,
+                },
                 infer_records: *infer_records,
                 unknown_fields: *unknown_fields,
             },
         };
-        Decoder { kind }
+        Ok(Decoder { kind })
     }
 
     /// How many records the next poll should ask for: more than a batch
@@ -66,7 +74,12 @@ impl Decoder {
 
     /// Decode `raw` into a batch of the good rows, and the bad ones as
     /// (index into `raw`, reason).
-    pub fn decode(&mut self, raw: &[RawRecord]) -> (RecordBatch, Vec<(usize, String)>) {
+    ///
+    /// # Errors
+    ///
+    /// An inferred schema the decoder cannot fill, or columns that do not
+    /// line up (a bug): the task stops rather than drop records.
+    pub fn decode(&mut self, raw: &[RawRecord]) -> Result<(RecordBatch, Vec<(usize, String)>), String> {
         match &mut self.kind {
             Kind::Raw => {
                 let mut values = BinaryBuilder::with_capacity(raw.len(), 0);
@@ -78,15 +91,15 @@ impl Decoder {
                     vec![Field::new("value", DataType::Binary, true)],
                     vec![value],
                     raw.iter(),
-                );
-                (batch, Vec::new())
+                )?;
+                Ok((batch, Vec::new()))
             }
             Kind::Json {
                 decoder,
                 infer_records,
                 unknown_fields,
             } => {
-                let decoder = decoder.get_or_insert_with(|| {
+                if decoder.is_none() {
                     let sample = raw
                         .iter()
                         .take(*infer_records)
@@ -99,13 +112,19 @@ impl Decoder {
                         }
                     };
                     tracing::info!(fields = schema.fields().len(), "inferred the JSON schema");
-                    JsonDecoder::new(
-                        schema,
-                        JsonOptions {
-                            unknown_fields: *unknown_fields,
-                        },
-                    )
-                });
+                    *decoder = Some(
+                        JsonDecoder::new(
+                            schema,
+                            JsonOptions {
+                                unknown_fields: *unknown_fields,
+                            },
+                        )
+                        .map_err(|e| format!("the inferred schema cannot be decoded: {e}"))?,
+                    );
+                }
+                let Some(decoder) = decoder.as_mut() else {
+                    return Err("no JSON decoder".to_owned());
+                };
                 let values: Vec<Option<&[u8]>> = raw.iter().map(|r| r.value.as_deref()).collect();
                 let decoded = decoder.decode(&values);
                 let errors = decoded
@@ -125,15 +144,19 @@ impl Decoder {
                     fields,
                     columns,
                     decoded.rows.iter().map(|&i| &raw[i as usize]),
-                );
-                (batch, errors)
+                )?;
+                Ok((batch, errors))
             }
         }
     }
 }
 
 /// Append the metadata columns of `records` to value columns.
-fn with_metadata<'a, I>(mut fields: Vec<Field>, mut columns: Vec<ArrayRef>, records: I) -> RecordBatch
+fn with_metadata<'a, I>(
+    mut fields: Vec<Field>,
+    mut columns: Vec<ArrayRef>,
+    records: I,
+) -> Result<RecordBatch, String>
 where
     I: IntoIterator<Item = &'a RawRecord>,
     I::IntoIter: ExactSizeIterator,
@@ -144,14 +167,9 @@ where
     columns.extend(metadata_columns(records));
     let schema = Arc::new(Schema::new(fields));
     RecordBatch::try_new_with_options(
-        schema.clone(),
+        schema,
         columns,
         &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
     )
-    .unwrap_or_else(|e| {
-        // The columns are built here from the same records, so their
-        // lengths agree; reaching this is a bug worth a loud log.
-        tracing::error!(error = %e, "metadata columns did not fit the decoded batch");
-        RecordBatch::new_empty(schema)
-    })
+    .map_err(|e| format!("the metadata columns do not fit the decoded batch: {e}"))
 }

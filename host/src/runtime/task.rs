@@ -104,6 +104,10 @@ pub enum TaskError {
     /// Records were not acknowledged.
     #[error("records were not acknowledged: {0}")]
     Ack(String),
+    /// Records could not be decoded at all (not one bad record: the
+    /// decoder itself).
+    #[error("cannot decode: {0}")]
+    Decode(String),
 }
 
 /// What a task did, at its end.
@@ -190,7 +194,7 @@ impl<'a> Task<'a> {
             metrics,
             tracker,
             source,
-            decoder: Decoder::new(&plan.decoder),
+            decoder: Decoder::new(&plan.decoder).map_err(TaskError::Start)?,
             transforms,
             sink,
             dead_letter,
@@ -252,7 +256,7 @@ impl<'a> Task<'a> {
         Metrics::add(&self.metrics.records_in, raw.len());
         let mut bad: Vec<(usize, BadRecord)> = Vec::new();
 
-        let (mut batch, decode_errors) = self.decoder.decode(raw);
+        let (mut batch, decode_errors) = self.decoder.decode(raw).map_err(TaskError::Decode)?;
         for (index, message) in decode_errors {
             bad.push((
                 index,

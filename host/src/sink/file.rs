@@ -53,7 +53,7 @@ impl FileSink {
             path: path.to_owned(),
             file,
             sync,
-            encoder: JsonEncoder::new(),
+            encoder: JsonEncoder::new().newline_delimited(true),
             buffer: Vec::new(),
             ends: Vec::new(),
         })
@@ -102,7 +102,7 @@ impl Sink for FileSink {
         self.buffer.clear();
         self.ends.clear();
         self.encoder
-            .encode_lines(batch, &mut self.buffer)
+            .encode(batch, &mut self.buffer, &mut self.ends)
             .map_err(|e| SinkError::Encode { message: e.to_string() })?;
         let fail = |what: &str, e: std::io::Error| SinkError::File {
             path: self.path.display().to_string(),
@@ -131,14 +131,16 @@ impl Sink for FileSink {
 pub struct StdoutSink {
     encoder: JsonEncoder,
     buffer: Vec<u8>,
+    ends: Vec<usize>,
 }
 
 impl StdoutSink {
     /// A sink on this process's standard output.
     pub fn new() -> Self {
         StdoutSink {
-            encoder: JsonEncoder::new(),
+            encoder: JsonEncoder::new().newline_delimited(true),
             buffer: Vec::new(),
+            ends: Vec::new(),
         }
     }
 }
@@ -152,8 +154,9 @@ impl Default for StdoutSink {
 impl Sink for StdoutSink {
     fn write(&mut self, batch: &RecordBatch, ack: &Arc<BatchAck>) -> Result<(), SinkError> {
         self.buffer.clear();
+        self.ends.clear();
         self.encoder
-            .encode_lines(batch, &mut self.buffer)
+            .encode(batch, &mut self.buffer, &mut self.ends)
             .map_err(|e| SinkError::Encode { message: e.to_string() })?;
         let mut out = std::io::stdout().lock();
         out.write_all(&self.buffer)

@@ -318,11 +318,16 @@ impl Sink for KafkaSink {
 }
 
 /// Concatenate the `value` column's bytes, with row ends.
-fn raw_values(batch: &RecordBatch, out: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<(), SinkError> {
-    let col = column(batch, "value").ok_or_else(|| SinkError::Encode {
+fn raw_values<'a>(
+    batch: &'a RecordBatch,
+    out: &mut Vec<u8>,
+    ends: &mut Vec<usize>,
+) -> Result<(), SinkError> {
+    let schema = batch.schema();
+    let col = schema.index_of("value").ok().map(|i| batch.column(i)).ok_or_else(|| SinkError::Encode {
         message: "`format: raw` needs a column named `value`; the batch has none".to_owned(),
     })?;
-    let bytes_of: Box<dyn Fn(usize) -> &[u8]> = match col.data_type() {
+    let bytes_of: Box<dyn Fn(usize) -> &'a [u8] + 'a> = match col.data_type() {
         DataType::Binary => {
             let a = col.as_binary::<i32>();
             Box::new(move |i| a.value(i))

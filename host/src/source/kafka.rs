@@ -204,15 +204,6 @@ impl KafkaSource {
         })
     }
 
-    fn topic(&mut self, name: &str) -> Arc<str> {
-        if let Some(t) = self.topics.get(name) {
-            return t.clone();
-        }
-        let t: Arc<str> = Arc::from(name);
-        self.topics.insert(name.to_owned(), t.clone());
-        t
-    }
-
     fn is_idle(&self) -> bool {
         let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         let at_end = !shared.eof.is_empty() && shared.eof.values().all(|eof| *eof);
@@ -271,7 +262,14 @@ impl Source for KafkaSource {
                     tracing::warn!(pipeline = %self.pipeline, error = %e, "kafka consumer error; retrying");
                 }
                 Some(Ok(message)) => {
-                    let topic = self.topic(message.topic());
+                    let topic = match self.topics.get(message.topic()) {
+                        Some(t) => t.clone(),
+                        None => {
+                            let t: Arc<str> = Arc::from(message.topic());
+                            self.topics.insert(message.topic().to_owned(), t.clone());
+                            t
+                        }
+                    };
                     let headers = message
                         .headers()
                         .map(|hs| {

@@ -44,7 +44,7 @@ pub fn decode_output(bytes: Vec<u8>, input_schema: &SchemaRef) -> Result<RecordB
     }
     decoder
         .finish()
-        .map_err(|e| format!("its Arrow IPC stream is cut short: {e}"))?;
+        .map_err(|e| format!("its batch is not a complete Arrow IPC stream: {e}"))?;
     match (batch, decoder.schema()) {
         (Some(batch), _) => Ok(batch),
         (None, Some(schema)) => Ok(RecordBatch::new_empty(schema)),

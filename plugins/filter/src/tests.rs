@@ -3,7 +3,7 @@
 use super::*;
 use std::sync::Arc;
 use arrow_array::{BooleanArray, Float32Array, Float64Array, Int8Array, Int64Array, StructArray, UInt64Array};
-use arrow_schema::{Field, Fields};
+use arrow_schema::Field;
 use serde_json::json;
 
 /// A filter from a JSON config, through the same checks `init` gets.

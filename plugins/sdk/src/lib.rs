@@ -6,7 +6,7 @@
 //! a type, name it in [`export_batch_plugin!`], and build the crate as a
 //! `cdylib` for `wasm32-wasip2`:
 //!
-//! ```ignore
+//! ```
 //! use sabot_plugin_sdk::{BatchTransform, Config, Info, Output};
 //! use arrow_array::RecordBatch;
 //!
@@ -201,7 +201,7 @@ pub fn log(level: Level, message: &str) {
 /// Invoke it once, at the root of the plugin crate. It expands to nothing
 /// outside WebAssembly, so the crate's unit tests build natively:
 ///
-/// ```ignore
+/// ```
 /// sabot_plugin_sdk::export_batch_plugin!(Filter);
 /// ```
 #[macro_export]
