@@ -16,6 +16,8 @@
 //! - nesting deeper than [`MAX_DEPTH`] is `json`.
 //!
 //! Values that are not JSON objects are skipped; the decoder reports them.
+//! Top-level fields named `__…` are left out: that prefix belongs to the
+//! record metadata columns.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -24,6 +26,7 @@ use arrow_schema::{DataType, Field, Fields, Schema};
 use simd_json::{Node, StaticNode, Tape};
 
 use super::schema::json_field;
+use crate::record;
 
 /// Nesting deeper than this is inferred as `json`.
 pub const MAX_DEPTH: usize = 32;
@@ -70,7 +73,8 @@ pub fn infer_schema<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Sc
     if objects == 0 {
         return Err(InferError::NoObjects { values: seen });
     }
-    Ok(Schema::new(root.into_fields()))
+    let fields = root.into_fields().into_iter().filter(|f| !record::is_metadata(f.name()));
+    Ok(Schema::new(fields.collect::<Vec<_>>()))
 }
 
 /// What is known so far about the values at one place.
@@ -255,7 +259,7 @@ mod tests {
             r#"{"id": 2, "price": 2.5, "tags": ["x"], "c": {"y": "s", "x": 3}, "extra": true}"#,
             r#"{"name": {"first": "b"}, "big": 18446744073709551615, "mixed": 1, "only_empty": []}"#,
             r#"{"big": 1, "mixed": -1, "deep": [[1, 2], [3.5]], "nulls": [null]}"#,
-            r#"{"mixed": 18446744073709551615, "huge": 100000000000000000000}"#,
+            r#"{"mixed": 18446744073709551615, "huge": 100000000000000000000, "__key": 1}"#,
             r#"[1, 2, 3]"#,
             r#"not json"#,
         ];

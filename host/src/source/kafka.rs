@@ -72,7 +72,17 @@ struct SourceContext {
     shared: Arc<Mutex<Shared>>,
 }
 
-impl ClientContext for SourceContext {}
+impl ClientContext for SourceContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        // End of partition is how idleness is seen, not a fault.
+        if matches!(error, KafkaError::PartitionEOF(_))
+            || error.rdkafka_error_code() == Some(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        {
+            return;
+        }
+        tracing::warn!(pipeline = %self.pipeline, %error, reason, "kafka consumer error");
+    }
+}
 
 impl ConsumerContext for SourceContext {
     fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
