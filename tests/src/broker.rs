@@ -53,7 +53,11 @@ pub struct Broker {
 impl Broker {
     /// A broker at `bootstrap` of this kind, logging to `log`.
     pub(crate) fn new(kind: BrokerKind, bootstrap: String, log: Option<PathBuf>) -> Self {
-        Self { kind, bootstrap, log }
+        Self {
+            kind,
+            bootstrap,
+            log,
+        }
     }
 
     /// Which broker this is.
@@ -132,14 +136,22 @@ impl Broker {
     /// If the broker refuses (the topic exists already, say) or the topic
     /// does not show up within 30 s.
     pub fn create_topic(&self, name: &str, partitions: i32) {
-        let admin: AdminClient<DefaultClientContext> = self.create_client(&self.client_config(), "admin");
+        let admin: AdminClient<DefaultClientContext> =
+            self.create_client(&self.client_config(), "admin");
         let topic = NewTopic::new(name, partitions, TopicReplication::Fixed(1));
         let options = AdminOptions::new().operation_timeout(Some(REQUEST_TIMEOUT));
-        let results = block_on(admin.create_topics([&topic], &options))
-            .unwrap_or_else(|error| panic!("cannot create topic `{name}` on {}: {error}", self.bootstrap));
+        let results = block_on(admin.create_topics([&topic], &options)).unwrap_or_else(|error| {
+            panic!(
+                "cannot create topic `{name}` on {}: {error}",
+                self.bootstrap
+            )
+        });
         for result in results {
             if let Err((topic, code)) = result {
-                panic!("broker {} refused to create topic `{topic}`: {code}", self.bootstrap);
+                panic!(
+                    "broker {} refused to create topic `{topic}`: {code}",
+                    self.bootstrap
+                );
             }
         }
 
@@ -147,7 +159,9 @@ impl Broker {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let found = self.partition_leaders(&consumer, name);
-            if found.len() == usize::try_from(partitions).unwrap_or(0) && found.iter().all(|&leader| leader >= 0) {
+            if found.len() == usize::try_from(partitions).unwrap_or(0)
+                && found.iter().all(|&leader| leader >= 0)
+            {
                 return;
             }
             if Instant::now() > deadline {
@@ -171,9 +185,12 @@ impl Broker {
         self.topic_partitions(&consumer, topic)
     }
 
-    /// Produces `records` to `topic` with an idempotent producer
-    /// (`acks=all`) and waits for every acknowledgement. Returns the
-    /// `(partition, offset)` each record landed at, in the order given.
+    /// Produces `records` to `topic` (`acks=all`) and waits for every
+    /// acknowledgement. Returns the `(partition, offset)` each record landed
+    /// at, in the order given.
+    ///
+    /// The producer is not idempotent: that costs about half a second per
+    /// call for its producer id, and a local broker gives no reason to retry.
     ///
     /// # Panics
     ///
@@ -181,7 +198,6 @@ impl Broker {
     pub fn produce(&self, topic: &str, records: &[TestRecord]) -> Vec<(i32, i64)> {
         let mut config = self.client_config();
         config
-            .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("linger.ms", "5")
             .set("message.timeout.ms", "30000");
@@ -190,9 +206,10 @@ impl Broker {
             errors: Mutex::new(Vec::new()),
             acked: AtomicUsize::new(0),
         };
-        let producer: ThreadedProducer<AckContext> = config
-            .create_with_context(context)
-            .unwrap_or_else(|error| panic!("cannot create a producer for {}: {error}", self.bootstrap));
+        let producer: ThreadedProducer<AckContext> =
+            config.create_with_context(context).unwrap_or_else(|error| {
+                panic!("cannot create a producer for {}: {error}", self.bootstrap)
+            });
 
         for (index, record) in records.iter().enumerate() {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
@@ -202,16 +219,23 @@ impl Broker {
                     value: value.as_deref(),
                 });
             }
-            let mut base = BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, index).headers(headers);
+            let mut base =
+                BaseRecord::<[u8], [u8], usize>::with_opaque_to(topic, index).headers(headers);
             base.partition = record.partition;
             base.key = record.key.as_deref();
             base.payload = record.value.as_deref();
             base.timestamp = record.timestamp;
             let deadline = Instant::now() + Duration::from_secs(30);
             while let Err((error, returned)) = producer.send(base) {
-                let queue_full = matches!(error, KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull));
+                let queue_full = matches!(
+                    error,
+                    KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull)
+                );
                 if !queue_full || Instant::now() > deadline {
-                    panic!("cannot produce record {index} to `{topic}` on {}: {error}", self.bootstrap);
+                    panic!(
+                        "cannot produce record {index} to `{topic}` on {}: {error}",
+                        self.bootstrap
+                    );
                 }
                 std::thread::sleep(Duration::from_millis(10));
                 base = returned;
@@ -241,7 +265,9 @@ impl Broker {
             .iter()
             .enumerate()
             .map(|(index, landed)| {
-                landed.unwrap_or_else(|| panic!("record {index} to `{topic}` was flushed but never acknowledged"))
+                landed.unwrap_or_else(|| {
+                    panic!("record {index} to `{topic}` was flushed but never acknowledged")
+                })
             })
             .collect()
     }
@@ -258,7 +284,12 @@ impl Broker {
     /// # Panics
     ///
     /// If the topic does not exist or the consumer cannot be created.
-    pub fn consume_all(&self, topic: &str, expected_at_least: usize, timeout: Duration) -> Vec<ConsumedRecord> {
+    pub fn consume_all(
+        &self,
+        topic: &str,
+        expected_at_least: usize,
+        timeout: Duration,
+    ) -> Vec<ConsumedRecord> {
         let consumer = self.reader();
         let partitions = self.assign_from_beginning(&consumer, topic);
         let deadline = Instant::now() + timeout;
@@ -288,7 +319,9 @@ impl Broker {
                             .map(|headers| {
                                 headers
                                     .iter()
-                                    .map(|header| (header.key.to_owned(), header.value.map(<[u8]>::to_vec)))
+                                    .map(|header| {
+                                        (header.key.to_owned(), header.value.map(<[u8]>::to_vec))
+                                    })
                                     .collect()
                             })
                             .unwrap_or_default(),
@@ -339,7 +372,13 @@ impl Broker {
     /// `total` (the number of records it has consumed, for a topic that
     /// started empty) and returns them; returns the last ones read when
     /// `timeout` passes first.
-    pub fn wait_for_committed(&self, group: &str, topic: &str, total: i64, timeout: Duration) -> BTreeMap<i32, i64> {
+    pub fn wait_for_committed(
+        &self,
+        group: &str,
+        topic: &str,
+        total: i64,
+        timeout: Duration,
+    ) -> BTreeMap<i32, i64> {
         let deadline = Instant::now() + timeout;
         loop {
             let offsets = self.committed(group, topic);
@@ -369,7 +408,10 @@ impl Broker {
                         let (_, high) = consumer
                             .fetch_watermarks(topic, partition, REQUEST_TIMEOUT)
                             .unwrap_or_else(|error| {
-                                panic!("cannot read the end of `{topic}` [{partition}] on {}: {error}", self.bootstrap)
+                                panic!(
+                                    "cannot read the end of `{topic}` [{partition}] on {}: {error}",
+                                    self.bootstrap
+                                )
                             });
                         (partition, high)
                     })
@@ -406,9 +448,13 @@ impl Broker {
         partitions
             .into_iter()
             .map(|partition| {
-                let high = fetched_high_watermark(&consumer, topic, partition).unwrap_or_else(|| {
-                    panic!("no fetched watermark for `{topic}` [{partition}] on {}", self.bootstrap)
-                });
+                let high =
+                    fetched_high_watermark(&consumer, topic, partition).unwrap_or_else(|| {
+                        panic!(
+                            "no fetched watermark for `{topic}` [{partition}] on {}",
+                            self.bootstrap
+                        )
+                    });
                 (partition, high)
             })
             .collect()
@@ -448,9 +494,21 @@ impl Broker {
     fn topic_partitions(&self, consumer: &BaseConsumer, topic: &str) -> Vec<i32> {
         let metadata = consumer
             .fetch_metadata(Some(topic), REQUEST_TIMEOUT)
-            .unwrap_or_else(|error| panic!("cannot read the metadata of `{topic}` on {}: {error}", self.bootstrap));
-        let Some(found) = metadata.topics().iter().find(|candidate| candidate.name() == topic) else {
-            panic!("topic `{topic}` is not in the metadata of {}", self.bootstrap);
+            .unwrap_or_else(|error| {
+                panic!(
+                    "cannot read the metadata of `{topic}` on {}: {error}",
+                    self.bootstrap
+                )
+            });
+        let Some(found) = metadata
+            .topics()
+            .iter()
+            .find(|candidate| candidate.name() == topic)
+        else {
+            panic!(
+                "topic `{topic}` is not in the metadata of {}",
+                self.bootstrap
+            );
         };
         if let Some(error) = found.error() {
             panic!(
@@ -459,7 +517,11 @@ impl Broker {
                 RDKafkaErrorCode::from(error)
             );
         }
-        let mut partitions: Vec<i32> = found.partitions().iter().map(|partition| partition.id()).collect();
+        let mut partitions: Vec<i32> = found
+            .partitions()
+            .iter()
+            .map(|partition| partition.id())
+            .collect();
         partitions.sort_unstable();
         partitions
     }
@@ -470,7 +532,11 @@ impl Broker {
         let Ok(metadata) = consumer.fetch_metadata(Some(topic), REQUEST_TIMEOUT) else {
             return Vec::new();
         };
-        let Some(found) = metadata.topics().iter().find(|candidate| candidate.name() == topic) else {
+        let Some(found) = metadata
+            .topics()
+            .iter()
+            .find(|candidate| candidate.name() == topic)
+        else {
             return Vec::new();
         };
         if found.error().is_some() {
@@ -486,10 +552,14 @@ impl Broker {
     }
 
     /// Creates a client from `config`, panicking with the broker's address.
-    fn create_client<T: rdkafka::config::FromClientConfig>(&self, config: &ClientConfig, what: &str) -> T {
-        config
-            .create()
-            .unwrap_or_else(|error| panic!("cannot create a {what} for {}: {error}", self.bootstrap))
+    fn create_client<T: rdkafka::config::FromClientConfig>(
+        &self,
+        config: &ClientConfig,
+        what: &str,
+    ) -> T {
+        config.create().unwrap_or_else(|error| {
+            panic!("cannot create a {what} for {}: {error}", self.bootstrap)
+        })
     }
 }
 
@@ -544,7 +614,9 @@ impl ProducerContext for AckContext {
 
 /// Locks `mutex`, recovering the data from a panicked holder.
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Runs `future` to completion on this thread.

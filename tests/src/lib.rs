@@ -25,7 +25,7 @@
 //! | [`Broker::unique_topic`] | `{prefix}-{start}-{pid}-{n}`, unique across processes; also for group names ([`unique_name`]) |
 //! | [`Broker::create_topic`] | creates a topic and waits until every partition has a leader |
 //! | [`Broker::new_topic`] | `unique_topic` + `create_topic`, returns the name |
-//! | [`Broker::produce`] | idempotent produce of [`TestRecord`]s, waits for every ack, returns `(partition, offset)`s |
+//! | [`Broker::produce`] | produces [`TestRecord`]s (`acks=all`), waits for every ack, returns `(partition, offset)`s |
 //! | [`Broker::consume_all`] | reads a topic from the start (assign, no group) into [`ConsumedRecord`]s sorted by partition, offset |
 //! | [`Broker::committed`] | a group's committed offsets for a topic, by partition |
 //! | [`Broker::wait_for_committed`] | polls `committed` until the offsets add up to a total |
@@ -135,7 +135,11 @@ pub fn parse_test_brokers(value: &str) -> Result<String, String> {
         }
         match port.parse::<u16>() {
             Ok(port) if port > 0 => servers.push(format!("{host}:{port}")),
-            _ => return Err(format!("`{entry}` has port `{port}`, expected a number from 1 to 65535")),
+            _ => {
+                return Err(format!(
+                    "`{entry}` has port `{port}`, expected a number from 1 to 65535"
+                ));
+            }
         }
     }
     Ok(servers.join(","))
@@ -169,7 +173,9 @@ pub fn cache_dir() -> PathBuf {
     match std::env::var_os("SABOT_CACHE") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => {
-            let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+            let home = std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from("."));
             home.join(".cache").join("sabot")
         }
     }
@@ -246,11 +252,14 @@ pub fn sabot_bin() -> PathBuf {
 /// Builds `sabot` next to the running test binary and returns its path.
 fn build_sabot() -> Result<PathBuf, String> {
     // A test binary lives in `<target>/<profile>/deps/`.
-    let exe = std::env::current_exe().map_err(|error| format!("cannot locate the test binary: {error}"))?;
-    let profile_dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .ok_or_else(|| format!("test binary `{}` is not inside a cargo target folder", exe.display()))?;
+    let exe = std::env::current_exe()
+        .map_err(|error| format!("cannot locate the test binary: {error}"))?;
+    let profile_dir = exe.parent().and_then(Path::parent).ok_or_else(|| {
+        format!(
+            "test binary `{}` is not inside a cargo target folder",
+            exe.display()
+        )
+    })?;
     let target_dir = profile_dir
         .parent()
         .ok_or_else(|| format!("`{}` has no parent folder", profile_dir.display()))?;
@@ -274,7 +283,9 @@ fn build_sabot() -> Result<PathBuf, String> {
         .status()
         .map_err(|error| format!("cannot run cargo: {error}"))?;
     if !status.success() {
-        return Err(format!("`cargo build -p sabot --bin sabot` failed ({status})"));
+        return Err(format!(
+            "`cargo build -p sabot --bin sabot` failed ({status})"
+        ));
     }
     let bin = profile_dir.join("sabot");
     if bin.is_file() {
@@ -288,7 +299,10 @@ fn build_sabot() -> Result<PathBuf, String> {
 fn required_setting(name: &str) -> PathBuf {
     match setting(name) {
         Some(value) => PathBuf::from(value),
-        None => panic!("`{name}` is not set and `{}` has no line for it; run `tests/setup.sh`", cache_dir().join("env.sh").display()),
+        None => panic!(
+            "`{name}` is not set and `{}` has no line for it; run `tests/setup.sh`",
+            cache_dir().join("env.sh").display()
+        ),
     }
 }
 

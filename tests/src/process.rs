@@ -64,7 +64,9 @@ pub(crate) fn spawn_guarded(mut command: Command) -> io::Result<Child> {
             // The parent may have died between `fork` and `prctl`, in which
             // case the signal will never come.
             if libc::getppid() != parent {
-                return Err(io::Error::other("the test process exited while starting a child"));
+                return Err(io::Error::other(
+                    "the test process exited while starting a child",
+                ));
             }
             Ok(())
         });
@@ -139,7 +141,9 @@ fn start_spawner() -> Mutex<mpsc::Sender<SpawnRequest>> {
 
 /// Locks the cleanup list, recovering it from a panicked holder.
 fn lock_cleanup() -> std::sync::MutexGuard<'static, Cleanup> {
-    CLEANUP.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    CLEANUP
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// The exit hook: kills and reaps the children, then removes the folders.

@@ -53,7 +53,11 @@ impl TestRecord {
 
     /// Appends a header; `None` is a null header value.
     #[must_use]
-    pub fn with_header(mut self, name: impl Into<String>, value: Option<impl Into<Vec<u8>>>) -> Self {
+    pub fn with_header(
+        mut self,
+        name: impl Into<String>,
+        value: Option<impl Into<Vec<u8>>>,
+    ) -> Self {
         self.headers.push((name.into(), value.map(Into::into)));
         self
     }
@@ -94,12 +98,16 @@ pub struct ConsumedRecord {
 impl ConsumedRecord {
     /// The key as UTF-8 text, if it is present and valid UTF-8.
     pub fn key_str(&self) -> Option<&str> {
-        self.key.as_deref().and_then(|key| std::str::from_utf8(key).ok())
+        self.key
+            .as_deref()
+            .and_then(|key| std::str::from_utf8(key).ok())
     }
 
     /// The value as UTF-8 text, if it is present and valid UTF-8.
     pub fn value_str(&self) -> Option<&str> {
-        self.value.as_deref().and_then(|value| std::str::from_utf8(value).ok())
+        self.value
+            .as_deref()
+            .and_then(|value| std::str::from_utf8(value).ok())
     }
 
     /// The value parsed as JSON.
@@ -109,7 +117,10 @@ impl ConsumedRecord {
     /// If the value is null or not JSON, naming the partition and offset.
     pub fn value_json(&self) -> serde_json::Value {
         let Some(value) = self.value.as_deref() else {
-            panic!("record at partition {} offset {} has a null value, not JSON", self.partition, self.offset);
+            panic!(
+                "record at partition {} offset {} has a null value, not JSON",
+                self.partition, self.offset
+            );
         };
         serde_json::from_slice(value).unwrap_or_else(|error| {
             panic!(

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use sabot_tests::{Broker, BrokerKind, ConsumedRecord, TestRecord, kafka, parse_test_brokers, tansu, unique_name};
+use sabot_tests::{
+    Broker, BrokerKind, ConsumedRecord, TestRecord, kafka, parse_test_brokers, tansu, unique_name,
+};
 
 /// 1,000 keyed records with headers, spread over 3 partitions by key.
 fn sample_records() -> Vec<TestRecord> {
@@ -34,8 +36,10 @@ fn round_trip(broker: &Broker) {
     assert_eq!(records.len(), 1_000);
 
     // Index what came back by where the producer said it landed.
-    let by_position: BTreeMap<(i32, i64), &ConsumedRecord> =
-        records.iter().map(|record| ((record.partition, record.offset), record)).collect();
+    let by_position: BTreeMap<(i32, i64), &ConsumedRecord> = records
+        .iter()
+        .map(|record| ((record.partition, record.offset), record))
+        .collect();
     for (record, position) in sent.iter().zip(&landed) {
         let got = by_position
             .get(position)
@@ -60,7 +64,10 @@ fn round_trip(broker: &Broker) {
             .filter(|record| record.partition == partition)
             .map(|record| record.offset)
             .collect();
-        assert!(offsets.windows(2).all(|pair| pair[0] < pair[1]), "partition {partition} out of order");
+        assert!(
+            offsets.windows(2).all(|pair| pair[0] < pair[1]),
+            "partition {partition} out of order"
+        );
     }
 
     let ends = broker.end_offsets(&topic);
@@ -75,7 +82,11 @@ fn kafka_round_trips_1000_keyed_records_with_headers() {
     let broker = kafka();
     if std::env::var_os("SABOT_TEST_BROKERS").is_none() {
         assert_eq!(broker.kind(), BrokerKind::Kafka);
-        assert!(broker.bootstrap().starts_with("127.0.0.1:"), "{}", broker.bootstrap());
+        assert!(
+            broker.bootstrap().starts_with("127.0.0.1:"),
+            "{}",
+            broker.bootstrap()
+        );
     }
     round_trip(broker);
 }
@@ -95,22 +106,33 @@ fn kafka_keeps_explicit_partitions_null_values_and_reports_commits() {
         &topic,
         &[
             TestRecord::value("a").with_partition(1),
-            TestRecord { partition: Some(1), ..TestRecord::default() },
+            TestRecord {
+                partition: Some(1),
+                ..TestRecord::default()
+            },
             TestRecord::value("c").with_partition(0),
         ],
     );
     assert_eq!(landed, vec![(1, 0), (1, 1), (0, 0)]);
 
     let records = broker.consume_all(&topic, 3, Duration::from_secs(30));
-    let summary: Vec<(i32, i64, Option<&str>)> =
-        records.iter().map(|record| (record.partition, record.offset, record.value_str())).collect();
-    assert_eq!(summary, vec![(0, 0, Some("c")), (1, 0, Some("a")), (1, 1, None)]);
+    let summary: Vec<(i32, i64, Option<&str>)> = records
+        .iter()
+        .map(|record| (record.partition, record.offset, record.value_str()))
+        .collect();
+    assert_eq!(
+        summary,
+        vec![(0, 0, Some("c")), (1, 0, Some("a")), (1, 1, None)]
+    );
 
     // Nothing is committed until a group commits.
     let group = unique_name("harness-group");
     assert_eq!(broker.committed(&group, &topic), BTreeMap::new());
     commit(broker, &group, &topic, &[(0, 1), (1, 2)]);
-    assert_eq!(broker.committed(&group, &topic), BTreeMap::from([(0, 1), (1, 2)]));
+    assert_eq!(
+        broker.committed(&group, &topic),
+        BTreeMap::from([(0, 1), (1, 2)])
+    );
     assert_eq!(
         broker.wait_for_committed(&group, &topic, 3, Duration::from_secs(10)),
         BTreeMap::from([(0, 1), (1, 2)])
@@ -135,11 +157,9 @@ fn commit(broker: &Broker, group: &str, topic: &str, offsets: &[(i32, i64)]) {
 fn creating_an_existing_topic_fails_with_the_broker_reason() {
     let broker = kafka();
     let topic = broker.new_topic("harness-twice", 1);
-    let error = std::panic::catch_unwind(|| broker.create_topic(&topic, 1)).expect_err("second create");
-    let message = error
-        .downcast_ref::<String>()
-        .cloned()
-        .unwrap_or_default();
+    let error =
+        std::panic::catch_unwind(|| broker.create_topic(&topic, 1)).expect_err("second create");
+    let message = error.downcast_ref::<String>().cloned().unwrap_or_default();
     assert_eq!(
         message,
         format!(
@@ -151,7 +171,10 @@ fn creating_an_existing_topic_fails_with_the_broker_reason() {
 
 #[test]
 fn test_brokers_value_is_checked_and_normalised() {
-    assert_eq!(parse_test_brokers("127.0.0.1:9092").as_deref(), Ok("127.0.0.1:9092"));
+    assert_eq!(
+        parse_test_brokers("127.0.0.1:9092").as_deref(),
+        Ok("127.0.0.1:9092")
+    );
     assert_eq!(
         parse_test_brokers(" kafka-1:9092 , kafka-2:19092").as_deref(),
         Ok("kafka-1:9092,kafka-2:19092")
@@ -189,7 +212,13 @@ fn unique_names_differ_and_keep_the_prefix() {
 #[test]
 fn sabot_bin_is_the_built_binary_of_this_workspace() {
     let bin = sabot_tests::sabot_bin();
-    assert_eq!(bin.file_name().and_then(|name| name.to_str()), Some("sabot"));
+    assert_eq!(
+        bin.file_name().and_then(|name| name.to_str()),
+        Some("sabot")
+    );
     assert!(bin.is_file(), "{} is not a file", bin.display());
-    assert!(bin.starts_with(sabot_tests::repo_root().join("target")) || std::env::var_os("CARGO_TARGET_DIR").is_some());
+    assert!(
+        bin.starts_with(sabot_tests::repo_root().join("target"))
+            || std::env::var_os("CARGO_TARGET_DIR").is_some()
+    );
 }

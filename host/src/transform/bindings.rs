@@ -10,9 +10,9 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
-pub use exports::sabot::plugin::batch_transform::BatchResult;
-pub use sabot::plugin::host::Level;
-pub use sabot::plugin::types as wit;
+pub use self::exports::sabot::plugin::batch_transform::BatchResult;
+pub use self::sabot::plugin::host::Level;
+pub use self::sabot::plugin::types as wit;
 
 /// The longest log line a plugin may write; longer ones are cut, so that a
 /// plugin cannot flood the log with one call.
@@ -41,7 +41,7 @@ impl WasiView for HostState {
     }
 }
 
-impl sabot::plugin::host::Host for HostState {
+impl self::sabot::plugin::host::Host for HostState {
     fn log(&mut self, level: Level, message: String) {
         let mut message = message;
         if message.len() > MAX_LOG_LINE {
@@ -64,4 +64,4 @@ impl sabot::plugin::host::Host for HostState {
     }
 }
 
-impl sabot::plugin::types::Host for HostState {}
+impl self::sabot::plugin::types::Host for HostState {}

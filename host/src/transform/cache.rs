@@ -43,17 +43,22 @@ fn entry_path(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
     // `DefaultHasher::new` uses fixed keys, so the value is stable between
     // runs of the same build, which is all a cache key needs.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine.wasmtime().precompile_compatibility_hash().hash(&mut hasher);
+    engine
+        .wasmtime()
+        .precompile_compatibility_hash()
+        .hash(&mut hasher);
     Some(dir.join(format!("{}-{:016x}.bin", hex(&digest), hasher.finish())))
 }
 
 /// Lowercase hex of `bytes`.
 fn hex(bytes: &[u8]) -> String {
     use std::fmt::Write;
-    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
 }
 
 /// The compiled form of `bytes`, from the cache or compiled now.
@@ -132,7 +137,10 @@ fn write_entry(component: &Component, entry: &Path) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
     let temp = dir.join(format!(
         ".{}.{}.{}.tmp",
-        entry.file_name().and_then(|n| n.to_str()).unwrap_or("entry"),
+        entry
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("entry"),
         std::process::id(),
         rand::random::<u64>()
     ));

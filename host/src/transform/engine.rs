@@ -123,7 +123,11 @@ impl Engine {
 
 /// The default cache folder; see [`Engine::new`].
 fn default_cache_dir() -> Option<PathBuf> {
-    let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let non_empty = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
     let root = non_empty("SABOT_CACHE_DIR")
         .or_else(|| non_empty("XDG_CACHE_HOME").map(|d| d.join("sabot")))
         .or_else(|| non_empty("HOME").map(|d| d.join(".cache").join("sabot")))?;

@@ -40,7 +40,12 @@ impl MemoryLimiter {
 }
 
 impl ResourceLimiter for MemoryLimiter {
-    fn memory_growing(&mut self, current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         let growth = desired.saturating_sub(current);
         match self.used.checked_add(growth) {
             Some(total) if total <= self.limit => {
@@ -55,13 +60,23 @@ impl ResourceLimiter for MemoryLimiter {
         }
     }
 
-    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
         Ok(desired <= MAX_TABLE_ELEMENTS)
     }
 }
 
 /// A new store for one instance, with empty WASI and the limits set.
-fn new_store(plugin: &Plugin, name: &Arc<str>, pipeline: &Arc<str>, limits: Limits) -> Store<HostState> {
+fn new_store(
+    plugin: &Plugin,
+    name: &Arc<str>,
+    pipeline: &Arc<str>,
+    limits: Limits,
+) -> Store<HostState> {
     let state = HostState {
         wasi: WasiCtx::builder().build(),
         table: ResourceTable::new(),
@@ -90,7 +105,12 @@ fn set_deadline(store: &mut Store<HostState>, limits: Limits) {
 }
 
 /// Turn a failed call into the error that says why.
-fn classify(store: &Store<HostState>, plugin: &str, limits: Limits, error: wasmtime::Error) -> TransformError {
+fn classify(
+    store: &Store<HostState>,
+    plugin: &str,
+    limits: Limits,
+    error: wasmtime::Error,
+) -> TransformError {
     if store.data().limiter.denied || error.downcast_ref::<wasmtime::OutOfMemory>().is_some() {
         return TransformError::OutOfMemory {
             plugin: plugin.to_owned(),
@@ -110,7 +130,11 @@ fn classify(store: &Store<HostState>, plugin: &str, limits: Limits, error: wasmt
 }
 
 /// Instantiate `pre` once and ask it to describe itself.
-pub(super) fn describe(pre: &BatchPluginPre<HostState>, name: &str, limits: Limits) -> Result<wit::PluginInfo, TransformError> {
+pub(super) fn describe(
+    pre: &BatchPluginPre<HostState>,
+    name: &str,
+    limits: Limits,
+) -> Result<wit::PluginInfo, TransformError> {
     let state = HostState {
         wasi: WasiCtx::builder().build(),
         table: ResourceTable::new(),
@@ -176,7 +200,12 @@ impl Transform {
     ///
     /// [`TransformError::InitRejected`] when the plugin refuses the config,
     /// or a trap, timeout or out-of-memory during instantiation or `init`.
-    pub fn new(plugin: &Plugin, config: &serde_json::Value, limits: Limits, pipeline: &str) -> Result<Self, TransformError> {
+    pub fn new(
+        plugin: &Plugin,
+        config: &serde_json::Value,
+        limits: Limits,
+        pipeline: &str,
+    ) -> Result<Self, TransformError> {
         let mut transform = Transform {
             plugin: plugin.clone(),
             config: config.to_string(),
@@ -268,7 +297,10 @@ impl Transform {
 }
 
 /// Decode and check what a plugin returned for `input`.
-fn check_output(result: super::bindings::BatchResult, input: &RecordBatch) -> Result<TransformOutput, String> {
+fn check_output(
+    result: super::bindings::BatchResult,
+    input: &RecordBatch,
+) -> Result<TransformOutput, String> {
     let rows = input.num_rows();
     let batch = ipc::decode_output(result.batch, &input.schema())?;
     if batch.num_rows() > rows {

@@ -8,7 +8,9 @@ use arrow_schema::SchemaRef;
 
 /// Encode `batch` as an IPC stream: its schema and the one batch.
 pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() + 1024);
+    // Not `get_array_memory_size`: arrays decoded from IPC share one buffer,
+    // which it counts once per array.
+    let mut out = Vec::with_capacity(64 * 1024);
     let mut writer = StreamWriter::try_new(&mut out, &batch.schema()).map_err(|e| e.to_string())?;
     writer.write(batch).map_err(|e| e.to_string())?;
     writer.finish().map_err(|e| e.to_string())?;

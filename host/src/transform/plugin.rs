@@ -161,20 +161,22 @@ impl Plugin {
     /// # Errors
     ///
     /// See [`Plugin::load`].
-    pub fn from_bytes(engine: &Engine, path: &Path, bytes: &[u8]) -> Result<Plugin, TransformError> {
+    pub fn from_bytes(
+        engine: &Engine,
+        path: &Path,
+        bytes: &[u8],
+    ) -> Result<Plugin, TransformError> {
         check_kind(path, bytes)?;
-        let (component, source) = cache::load_or_compile(engine, path, bytes).map_err(|e| {
-            compile_error(engine, path, bytes, e)
-        })?;
+        let (component, source) = cache::load_or_compile(engine, path, bytes)
+            .map_err(|e| compile_error(engine, path, bytes, e))?;
         let world = world_of(engine, path, &component)?;
 
-        let pre = engine
-            .linker()
-            .instantiate_pre(&component)
-            .map_err(|e| TransformError::Incompatible {
+        let pre = engine.linker().instantiate_pre(&component).map_err(|e| {
+            TransformError::Incompatible {
                 path: path.to_owned(),
                 message: format!("{e:#}"),
-            })?;
+            }
+        })?;
         let pre = BatchPluginPre::new(pre).map_err(|e| TransformError::Incompatible {
             path: path.to_owned(),
             message: format!("{e:#}"),
@@ -256,7 +258,12 @@ fn check_kind(path: &Path, bytes: &[u8]) -> Result<(), TransformError> {
 
 /// The error for a component that did not compile: a text-format core
 /// module is told apart here.
-fn compile_error(engine: &Engine, path: &Path, bytes: &[u8], error: wasmtime::Error) -> TransformError {
+fn compile_error(
+    engine: &Engine,
+    path: &Path,
+    bytes: &[u8],
+    error: wasmtime::Error,
+) -> TransformError {
     let is_text = !bytes.starts_with(b"\0asm");
     if is_text && wasmtime::Module::new(engine.wasmtime(), bytes).is_ok() {
         return TransformError::NotAComponent {

@@ -1,6 +1,11 @@
 //! Tests of the transform host: inline WAT components for every way a
 //! plugin can misbehave, and the real example plugins for the happy path.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +37,7 @@ impl Data {
 
     /// Place `bytes` 4-aligned; their address.
     fn put(&mut self, bytes: &[u8]) -> u32 {
-        while self.bytes.len() % 4 != 0 {
+        while !self.bytes.len().is_multiple_of(4) {
             self.bytes.push(0);
         }
         let at = Self::BASE + u32::try_from(self.bytes.len()).unwrap();
@@ -70,7 +75,16 @@ fn plugin_wat(name: &str, mut data: Data, init: &str, transform: &str) -> String
     let (name_ptr, name_len) = data.string(name);
     let (version_ptr, version_len) = data.string("0.0.1");
     let (doc_ptr, doc_len) = data.string("A test plugin.");
-    let info = data.words(&[name_ptr, name_len, version_ptr, version_len, doc_ptr, doc_len, 0, 0]);
+    let info = data.words(&[
+        name_ptr,
+        name_len,
+        version_ptr,
+        version_len,
+        doc_ptr,
+        doc_len,
+        0,
+        0,
+    ]);
     let segment = data.segment();
     format!(
         r#"(component
@@ -168,7 +182,11 @@ fn echo(data: &mut Data, rejections: &[(u32, &str)]) -> String {
         let (ptr, len) = data.string(reason);
         words.extend([*row, ptr, len]);
     }
-    let list = if words.is_empty() { 0 } else { data.words(&words) };
+    let list = if words.is_empty() {
+        0
+    } else {
+        data.words(&words)
+    };
     format!(
         "(i32.store (i32.const {SCRATCH}) (i32.const 0))
          (i32.store (i32.const {}) (local.get $ptr))
@@ -208,15 +226,29 @@ fn load_wat(engine: &Engine, name: &str, wat: &str) -> Result<Plugin, TransformE
 
 /// `n: int64` with the values given.
 fn ints(values: &[i64]) -> RecordBatch {
-    RecordBatch::try_from_iter(vec![("n", Arc::new(Int64Array::from(values.to_vec())) as ArrayRef)]).unwrap()
+    RecordBatch::try_from_iter(vec![(
+        "n",
+        Arc::new(Int64Array::from(values.to_vec())) as ArrayRef,
+    )])
+    .unwrap()
 }
 
 /// A plugin built from `transform` with an accepting `init`, started.
-fn start(engine: &Engine, name: &str, limits: Limits, transform: impl FnOnce(&mut Data) -> String) -> Transform {
+fn start(
+    engine: &Engine,
+    name: &str,
+    limits: Limits,
+    transform: impl FnOnce(&mut Data) -> String,
+) -> Transform {
     let mut data = Data::new();
     let init = init_ok(&mut data);
     let body = transform(&mut data);
-    let plugin = load_wat(engine, &format!("{name}.wat"), &plugin_wat(name, data, &init, &body)).unwrap();
+    let plugin = load_wat(
+        engine,
+        &format!("{name}.wat"),
+        &plugin_wat(name, data, &init, &body),
+    )
+    .unwrap();
     Transform::new(&plugin, &json!({}), limits, "test-pipeline").unwrap()
 }
 
@@ -290,7 +322,10 @@ fn rejections_are_returned_with_their_reasons() {
 fn a_core_module_is_not_a_component() {
     let engine = engine();
     let err = load_wat(&engine, "core.wat", "(module (func (export \"f\")))").unwrap_err();
-    assert!(matches!(err, TransformError::NotAComponent { .. }), "{err:?}");
+    assert!(
+        matches!(err, TransformError::NotAComponent { .. }),
+        "{err:?}"
+    );
     let (_dir, path) = write_temp("core.wasm", "");
     std::fs::write(&path, b"\0asm\x01\0\0\0").unwrap();
     let err = Plugin::load(&engine, &path).unwrap_err();
@@ -344,7 +379,12 @@ fn a_plugin_that_rejects_its_config() {
     let (ptr, len) = data.string("config key `op` must be one of `==`, `!=`; got `~`");
     let init = format!("(i32.const {})", data.words(&[1, ptr, len]));
     let transform = echo(&mut data, &[]);
-    let plugin = load_wat(&engine, "strict.wat", &plugin_wat("strict", data, &init, &transform)).unwrap();
+    let plugin = load_wat(
+        &engine,
+        "strict.wat",
+        &plugin_wat("strict", data, &init, &transform),
+    )
+    .unwrap();
     let err = Transform::new(&plugin, &json!({"op": "~"}), Limits::default(), "p").unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -359,14 +399,19 @@ fn a_trap_fails_the_batch_and_the_next_batch_gets_a_fresh_instance() {
     // counts calls, so a fresh instance traps again.
     let mut transform = start(&engine, "flaky", Limits::default(), |d| {
         let echo = echo(d, &[]);
-        format!("(if (i32.eqz (i32.load (i32.const 508))) (then (i32.store (i32.const 508) (i32.const 1)) unreachable)) {echo}")
+        format!(
+            "(if (i32.eqz (i32.load (i32.const 508))) (then (i32.store (i32.const 508) (i32.const 1)) unreachable)) {echo}"
+        )
     });
     let err = transform.apply(&ints(&[1])).unwrap_err();
     let TransformError::Trap { plugin, message } = &err else {
         panic!("expected a trap, got {err:?}");
     };
     assert_eq!(plugin, "flaky");
-    assert!(message.contains("wasm `unreachable` instruction executed"), "{message}");
+    assert!(
+        message.contains("wasm `unreachable` instruction executed"),
+        "{message}"
+    );
     assert!(err.is_crash());
     // A fresh instance (memory reset) traps again: proof that it is fresh.
     let err = transform.apply(&ints(&[1])).unwrap_err();
@@ -380,10 +425,15 @@ fn state_survives_between_batches_of_one_instance() {
     // on the second; shows that the instance is kept across calls.
     let mut transform = start(&engine, "once", Limits::default(), |d| {
         let echo = echo(d, &[]);
-        format!("(if (i32.load (i32.const 508)) (then unreachable)) (i32.store (i32.const 508) (i32.const 1)) {echo}")
+        format!(
+            "(if (i32.load (i32.const 508)) (then unreachable)) (i32.store (i32.const 508) (i32.const 1)) {echo}"
+        )
     });
     assert_eq!(transform.apply(&ints(&[7])).unwrap().batch, ints(&[7]));
-    assert!(matches!(transform.apply(&ints(&[7])), Err(TransformError::Trap { .. })));
+    assert!(matches!(
+        transform.apply(&ints(&[7])),
+        Err(TransformError::Trap { .. })
+    ));
     // After the trap a fresh instance starts with clean memory.
     assert_eq!(transform.apply(&ints(&[8])).unwrap().batch, ints(&[8]));
 }
@@ -395,7 +445,9 @@ fn an_endless_loop_times_out() {
         timeout: Duration::from_millis(200),
         ..Limits::default()
     };
-    let mut transform = start(&engine, "spin", limits, |_| "(loop $l (br $l)) (i32.const 0)".to_owned());
+    let mut transform = start(&engine, "spin", limits, |_| {
+        "(loop $l (br $l)) (i32.const 0)".to_owned()
+    });
     let err = transform.apply(&ints(&[1])).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -413,7 +465,9 @@ fn growing_past_the_memory_limit_is_out_of_memory() {
     // Asks for 64 MiB more; traps like a Rust guest does when refused.
     let mut transform = start(&engine, "hungry", limits, |d| {
         let echo = echo(d, &[]);
-        format!("(if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1)) (then unreachable)) {echo}")
+        format!(
+            "(if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1)) (then unreachable)) {echo}"
+        )
     });
     let err = transform.apply(&ints(&[1])).unwrap_err();
     assert_eq!(
@@ -428,7 +482,9 @@ fn growing_past_the_memory_limit_is_out_of_memory() {
     };
     let mut transform = start(&engine, "hungry", roomy, |d| {
         let echo = echo(d, &[]);
-        format!("(if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1)) (then unreachable)) {echo}")
+        format!(
+            "(if (i32.eq (memory.grow (i32.const 1024)) (i32.const -1)) (then unreachable)) {echo}"
+        )
     });
     assert_eq!(transform.apply(&ints(&[1])).unwrap().batch, ints(&[1]));
 }
@@ -436,7 +492,9 @@ fn growing_past_the_memory_limit_is_out_of_memory() {
 #[test]
 fn garbage_output_is_a_bad_result() {
     let engine = engine();
-    let mut transform = start(&engine, "garbage", Limits::default(), |d| fixed_output(d, b"not arrow at all"));
+    let mut transform = start(&engine, "garbage", Limits::default(), |d| {
+        fixed_output(d, b"not arrow at all")
+    });
     let err = transform.apply(&ints(&[1])).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -446,7 +504,8 @@ fn garbage_output_is_a_bad_result() {
     // Two batches where at most one is allowed.
     let mut twice = start(&engine, "doubler", Limits::default(), |d| {
         let mut stream = Vec::new();
-        let mut writer = arrow_ipc::writer::StreamWriter::try_new(&mut stream, &ints(&[]).schema()).unwrap();
+        let mut writer =
+            arrow_ipc::writer::StreamWriter::try_new(&mut stream, &ints(&[]).schema()).unwrap();
         writer.write(&ints(&[1])).unwrap();
         writer.write(&ints(&[2])).unwrap();
         writer.finish().unwrap();
@@ -464,7 +523,9 @@ fn garbage_output_is_a_bad_result() {
 fn more_rows_than_given_is_a_bad_result() {
     let engine = engine();
     let three = ipc::encode(&ints(&[1, 2, 3])).unwrap();
-    let mut transform = start(&engine, "multiplier", Limits::default(), |d| fixed_output(d, &three));
+    let mut transform = start(&engine, "multiplier", Limits::default(), |d| {
+        fixed_output(d, &three)
+    });
     let err = transform.apply(&ints(&[1])).unwrap_err();
     assert_eq!(
         err.to_string(),
@@ -484,9 +545,14 @@ fn rejections_out_of_range_or_twice_are_bad_results() {
         err.to_string(),
         "plugin `far` returned a bad result: it rejected row 5 of a batch of 0 rows"
     );
-    let mut transform = start(&engine, "twice", Limits::default(), |d| echo(d, &[(0, "a"), (0, "b")]));
+    let mut transform = start(&engine, "twice", Limits::default(), |d| {
+        echo(d, &[(0, "a"), (0, "b")])
+    });
     let err = transform.apply(&ints(&[1, 2, 3])).unwrap_err();
-    assert_eq!(err.to_string(), "plugin `twice` returned a bad result: it rejected row 0 twice");
+    assert_eq!(
+        err.to_string(),
+        "plugin `twice` returned a bad result: it rejected row 0 twice"
+    );
 }
 
 #[test]
@@ -510,7 +576,10 @@ fn the_compile_cache_is_used_and_a_corrupt_entry_is_recompiled() {
     let second = Plugin::load(&engine, &path).unwrap();
     assert!(second.from_cache());
     let mut transform = Transform::new(&second, &json!({}), Limits::default(), "p").unwrap();
-    assert_eq!(transform.apply(&ints(&[3, 4])).unwrap().batch, ints(&[3, 4]));
+    assert_eq!(
+        transform.apply(&ints(&[3, 4])).unwrap().batch,
+        ints(&[3, 4])
+    );
 
     // Flip a byte in the middle: the checksum catches it and the plugin is
     // compiled again, and the entry rewritten.
@@ -548,12 +617,21 @@ fn orders() -> RecordBatch {
         None,
         Some("bob@example.com"),
     ]));
-    let customer = StructArray::from(vec![(Arc::new(Field::new("email", DataType::Utf8, true)), email)]);
+    let customer = StructArray::from(vec![(
+        Arc::new(Field::new("email", DataType::Utf8, true)),
+        email,
+    )]);
     RecordBatch::try_from_iter(vec![
         ("id", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
-        ("amount", Arc::new(Float64Array::from(vec![Some(50.0), Some(150.0), None])) as ArrayRef),
+        (
+            "amount",
+            Arc::new(Float64Array::from(vec![Some(50.0), Some(150.0), None])) as ArrayRef,
+        ),
         ("customer", Arc::new(customer) as ArrayRef),
-        ("__offset", Arc::new(Int64Array::from(vec![100, 101, 102])) as ArrayRef),
+        (
+            "__offset",
+            Arc::new(Int64Array::from(vec![100, 101, 102])) as ArrayRef,
+        ),
     ])
     .unwrap()
 }
@@ -563,7 +641,12 @@ fn the_filter_plugin_keeps_matching_rows() {
     let engine = engine();
     let plugin = Plugin::load(&engine, &dist("filter")).unwrap();
     assert_eq!(plugin.info().name, "filter");
-    let names: Vec<&str> = plugin.info().config.iter().map(|f| f.name.as_str()).collect();
+    let names: Vec<&str> = plugin
+        .info()
+        .config
+        .iter()
+        .map(|f| f.name.as_str())
+        .collect();
     assert_eq!(names, vec!["field", "op", "value"]);
 
     let config = json!({"field": "amount", "op": ">", "value": 100});
@@ -599,8 +682,17 @@ fn the_mask_plugin_hashes_nested_fields() {
     let mut mask = Transform::new(&plugin, &config, Limits::default(), "orders").unwrap();
     let out = mask.apply(&orders()).unwrap();
     assert_eq!(out.batch.schema(), orders().schema());
-    let customer = out.batch.column(2).as_any().downcast_ref::<StructArray>().unwrap();
-    let emails = customer.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+    let customer = out
+        .batch
+        .column(2)
+        .as_any()
+        .downcast_ref::<StructArray>()
+        .unwrap();
+    let emails = customer
+        .column(0)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
     assert_eq!(
         emails.iter().collect::<Vec<_>>(),
         vec![
@@ -617,17 +709,23 @@ fn the_mask_plugin_hashes_nested_fields() {
 fn the_identity_plugin_returns_its_input() {
     let engine = engine();
     let plugin = Plugin::load(&engine, &dist("identity")).unwrap();
-    let mut identity = Transform::new(&plugin, &serde_json::Value::Null, Limits::default(), "p").unwrap();
+    let mut identity =
+        Transform::new(&plugin, &serde_json::Value::Null, Limits::default(), "p").unwrap();
     assert_eq!(identity.apply(&orders()).unwrap().batch, orders());
 }
 
 #[test]
 fn a_trap_message_carries_the_wasm_backtrace() {
     let engine = engine();
-    let mut transform = start(&engine, "crash", Limits::default(), |_| "unreachable".to_owned());
+    let mut transform = start(&engine, "crash", Limits::default(), |_| {
+        "unreachable".to_owned()
+    });
     let err = transform.apply(&ints(&[1])).unwrap_err();
     let text = err.to_string();
     assert!(text.starts_with("plugin `crash` crashed: "), "{text}");
     assert!(text.contains("wasm backtrace"), "{text}");
-    assert!(text.contains("wasm `unreachable` instruction executed"), "{text}");
+    assert!(
+        text.contains("wasm `unreachable` instruction executed"),
+        "{text}"
+    );
 }

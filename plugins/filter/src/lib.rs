@@ -26,8 +26,8 @@ use arrow_array::types::{
     Int64Type, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
 };
 use arrow_array::{
-    Array, ArrayRef, BooleanArray, Datum, LargeStringArray, PrimitiveArray, RecordBatch, StringArray,
-    StringViewArray,
+    Array, ArrayRef, BooleanArray, Datum, LargeStringArray, PrimitiveArray, RecordBatch,
+    StringArray, StringViewArray,
 };
 use arrow_schema::DataType;
 use sabot_plugin_sdk::columns::type_name;
@@ -169,14 +169,30 @@ impl Filter {
             )
         };
         match (column.data_type(), &self.value) {
-            (DataType::Int8, Operand::Integer(_) | Operand::Float(_)) => int::<Int8Type>(column, op, &self.value),
-            (DataType::Int16, Operand::Integer(_) | Operand::Float(_)) => int::<Int16Type>(column, op, &self.value),
-            (DataType::Int32, Operand::Integer(_) | Operand::Float(_)) => int::<Int32Type>(column, op, &self.value),
-            (DataType::Int64, Operand::Integer(_) | Operand::Float(_)) => int::<Int64Type>(column, op, &self.value),
-            (DataType::UInt8, Operand::Integer(_) | Operand::Float(_)) => int::<UInt8Type>(column, op, &self.value),
-            (DataType::UInt16, Operand::Integer(_) | Operand::Float(_)) => int::<UInt16Type>(column, op, &self.value),
-            (DataType::UInt32, Operand::Integer(_) | Operand::Float(_)) => int::<UInt32Type>(column, op, &self.value),
-            (DataType::UInt64, Operand::Integer(_) | Operand::Float(_)) => int::<UInt64Type>(column, op, &self.value),
+            (DataType::Int8, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<Int8Type>(column, op, &self.value)
+            }
+            (DataType::Int16, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<Int16Type>(column, op, &self.value)
+            }
+            (DataType::Int32, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<Int32Type>(column, op, &self.value)
+            }
+            (DataType::Int64, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<Int64Type>(column, op, &self.value)
+            }
+            (DataType::UInt8, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<UInt8Type>(column, op, &self.value)
+            }
+            (DataType::UInt16, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<UInt16Type>(column, op, &self.value)
+            }
+            (DataType::UInt32, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<UInt32Type>(column, op, &self.value)
+            }
+            (DataType::UInt64, Operand::Integer(_) | Operand::Float(_)) => {
+                int::<UInt64Type>(column, op, &self.value)
+            }
             (DataType::Float16, Operand::Integer(_) | Operand::Float(_)) => {
                 let v = half::f16::from_f64(as_f64(&self.value));
                 compare(column, &PrimitiveArray::<Float16Type>::new_scalar(v), op)
@@ -184,7 +200,10 @@ impl Filter {
             (DataType::Float32, Operand::Integer(_) | Operand::Float(_)) => {
                 // Rounding to the column's precision is the point: see the
                 // module docs.
-                #[allow(clippy::cast_possible_truncation, reason = "compare in the column's precision")]
+                #[allow(
+                    clippy::cast_possible_truncation,
+                    reason = "compare in the column's precision"
+                )]
                 let v = as_f64(&self.value) as f32;
                 compare(column, &PrimitiveArray::<Float32Type>::new_scalar(v), op)
             }
@@ -193,21 +212,28 @@ impl Filter {
                 &PrimitiveArray::<Float64Type>::new_scalar(as_f64(&self.value)),
                 op,
             ),
-            (DataType::Utf8, Operand::String(s)) => compare(column, &StringArray::new_scalar(s), op),
+            (DataType::Utf8, Operand::String(s)) => {
+                compare(column, &StringArray::new_scalar(s), op)
+            }
             (DataType::LargeUtf8, Operand::String(s)) => {
                 compare(column, &LargeStringArray::new_scalar(s), op)
             }
             (DataType::Utf8View, Operand::String(s)) => {
                 compare(column, &StringViewArray::new_scalar(s), op)
             }
-            (DataType::Boolean, Operand::Bool(b)) => compare(column, &BooleanArray::new_scalar(*b), op),
+            (DataType::Boolean, Operand::Bool(b)) => {
+                compare(column, &BooleanArray::new_scalar(*b), op)
+            }
             _ => Err(mismatch()),
         }
     }
 }
 
 /// A number operand as `f64` (exact for every float, nearest for integers).
-#[allow(clippy::cast_precision_loss, reason = "only used to compare with float columns")]
+#[allow(
+    clippy::cast_precision_loss,
+    reason = "only used to compare with float columns"
+)]
 fn as_f64(value: &Operand) -> f64 {
     match value {
         Operand::Integer(i) => *i as f64,
@@ -268,7 +294,10 @@ where
 }
 
 /// `f` (integral or infinite) as `i128`, saturating.
-#[allow(clippy::cast_possible_truncation, reason = "saturating is what is wanted")]
+#[allow(
+    clippy::cast_possible_truncation,
+    reason = "saturating is what is wanted"
+)]
 fn float_to_i128(f: f64) -> i128 {
     f as i128
 }

@@ -1,10 +1,17 @@
 //! Unit tests of the filter, run natively.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
 use super::*;
-use std::sync::Arc;
-use arrow_array::{BooleanArray, Float32Array, Float64Array, Int8Array, Int64Array, StructArray, UInt64Array};
+use arrow_array::{
+    BooleanArray, Float32Array, Float64Array, Int8Array, Int64Array, StructArray, UInt64Array,
+};
 use arrow_schema::Field;
 use serde_json::json;
+use std::sync::Arc;
 
 /// A filter from a JSON config, through the same checks `init` gets.
 fn filter(config: Value) -> Result<Filter, String> {
@@ -16,24 +23,51 @@ fn filter(config: Value) -> Result<Filter, String> {
 /// customer: struct<age: int64>`, with a null in every column.
 fn batch() -> RecordBatch {
     let age: ArrayRef = Arc::new(Int64Array::from(vec![Some(17), Some(30), None, Some(45)]));
-    let customer = StructArray::from(vec![(Arc::new(Field::new("age", DataType::Int64, true)), age)]);
+    let customer = StructArray::from(vec![(
+        Arc::new(Field::new("age", DataType::Int64, true)),
+        age,
+    )]);
     RecordBatch::try_from_iter(vec![
-        ("id", Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef),
+        (
+            "id",
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4])) as ArrayRef,
+        ),
         (
             "amount",
-            Arc::new(Float64Array::from(vec![Some(99.5), Some(100.0), Some(250.25), None])) as ArrayRef,
+            Arc::new(Float64Array::from(vec![
+                Some(99.5),
+                Some(100.0),
+                Some(250.25),
+                None,
+            ])) as ArrayRef,
         ),
         (
             "name",
-            Arc::new(StringArray::from(vec![Some("ann"), None, Some("bob"), Some("cy")])) as ArrayRef,
+            Arc::new(StringArray::from(vec![
+                Some("ann"),
+                None,
+                Some("bob"),
+                Some("cy"),
+            ])) as ArrayRef,
         ),
         (
             "vip",
-            Arc::new(BooleanArray::from(vec![Some(true), Some(false), None, Some(true)])) as ArrayRef,
+            Arc::new(BooleanArray::from(vec![
+                Some(true),
+                Some(false),
+                None,
+                Some(true),
+            ])) as ArrayRef,
         ),
-        ("small", Arc::new(Int8Array::from(vec![Some(-5), Some(0), Some(5), None])) as ArrayRef),
+        (
+            "small",
+            Arc::new(Int8Array::from(vec![Some(-5), Some(0), Some(5), None])) as ArrayRef,
+        ),
         ("customer", Arc::new(customer) as ArrayRef),
-        ("__offset", Arc::new(Int64Array::from(vec![10, 11, 12, 13])) as ArrayRef),
+        (
+            "__offset",
+            Arc::new(Int64Array::from(vec![10, 11, 12, 13])) as ArrayRef,
+        ),
     ])
     .unwrap()
 }
@@ -47,62 +81,156 @@ fn kept(config: Value) -> Vec<i64> {
 
 #[test]
 fn compares_floats_with_integers_and_floats() {
-    assert_eq!(kept(json!({"field": "amount", "op": ">", "value": 100})), vec![3]);
-    assert_eq!(kept(json!({"field": "amount", "op": ">=", "value": 100})), vec![2, 3]);
-    assert_eq!(kept(json!({"field": "amount", "op": "==", "value": 99.5})), vec![1]);
-    assert_eq!(kept(json!({"field": "amount", "op": "!=", "value": 99.5})), vec![2, 3]);
-    assert_eq!(kept(json!({"field": "amount", "op": "<", "value": 1e3})), vec![1, 2, 3]);
+    assert_eq!(
+        kept(json!({"field": "amount", "op": ">", "value": 100})),
+        vec![3]
+    );
+    assert_eq!(
+        kept(json!({"field": "amount", "op": ">=", "value": 100})),
+        vec![2, 3]
+    );
+    assert_eq!(
+        kept(json!({"field": "amount", "op": "==", "value": 99.5})),
+        vec![1]
+    );
+    assert_eq!(
+        kept(json!({"field": "amount", "op": "!=", "value": 99.5})),
+        vec![2, 3]
+    );
+    assert_eq!(
+        kept(json!({"field": "amount", "op": "<", "value": 1e3})),
+        vec![1, 2, 3]
+    );
 }
 
 #[test]
 fn compares_integers_exactly_with_fractions() {
-    assert_eq!(kept(json!({"field": "id", "op": ">", "value": 2.5})), vec![3, 4]);
-    assert_eq!(kept(json!({"field": "id", "op": ">=", "value": 2.5})), vec![3, 4]);
-    assert_eq!(kept(json!({"field": "id", "op": "<", "value": 2.5})), vec![1, 2]);
-    assert_eq!(kept(json!({"field": "id", "op": "<=", "value": 2.5})), vec![1, 2]);
-    assert_eq!(kept(json!({"field": "id", "op": "==", "value": 2.5})), Vec::<i64>::new());
-    assert_eq!(kept(json!({"field": "id", "op": "!=", "value": 2.5})), vec![1, 2, 3, 4]);
-    assert_eq!(kept(json!({"field": "id", "op": "==", "value": 3.0})), vec![3]);
-    assert_eq!(kept(json!({"field": "id", "op": ">", "value": -0.5})), vec![1, 2, 3, 4]);
+    assert_eq!(
+        kept(json!({"field": "id", "op": ">", "value": 2.5})),
+        vec![3, 4]
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": ">=", "value": 2.5})),
+        vec![3, 4]
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": "<", "value": 2.5})),
+        vec![1, 2]
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": "<=", "value": 2.5})),
+        vec![1, 2]
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": "==", "value": 2.5})),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": "!=", "value": 2.5})),
+        vec![1, 2, 3, 4]
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": "==", "value": 3.0})),
+        vec![3]
+    );
+    assert_eq!(
+        kept(json!({"field": "id", "op": ">", "value": -0.5})),
+        vec![1, 2, 3, 4]
+    );
 }
 
 #[test]
 fn values_outside_the_column_range_drop_only_nulls() {
     // `small` is int8 with a null in row 4.
-    assert_eq!(kept(json!({"field": "small", "op": "<", "value": 1000})), vec![1, 2, 3]);
-    assert_eq!(kept(json!({"field": "small", "op": ">", "value": 1000})), Vec::<i64>::new());
-    assert_eq!(kept(json!({"field": "small", "op": "!=", "value": -1000})), vec![1, 2, 3]);
-    assert_eq!(kept(json!({"field": "small", "op": ">=", "value": -1e300})), vec![1, 2, 3]);
-    assert_eq!(kept(json!({"field": "small", "op": ">", "value": 0})), vec![3]);
+    assert_eq!(
+        kept(json!({"field": "small", "op": "<", "value": 1000})),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        kept(json!({"field": "small", "op": ">", "value": 1000})),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        kept(json!({"field": "small", "op": "!=", "value": -1000})),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        kept(json!({"field": "small", "op": ">=", "value": -1e300})),
+        vec![1, 2, 3]
+    );
+    assert_eq!(
+        kept(json!({"field": "small", "op": ">", "value": 0})),
+        vec![3]
+    );
 }
 
 #[test]
 fn unsigned_and_float32_columns() {
     let batch = RecordBatch::try_from_iter(vec![
-        ("u", Arc::new(UInt64Array::from(vec![0, u64::MAX, 7])) as ArrayRef),
-        ("f", Arc::new(Float32Array::from(vec![0.1, 0.2, 0.3])) as ArrayRef),
+        (
+            "u",
+            Arc::new(UInt64Array::from(vec![0, u64::MAX, 7])) as ArrayRef,
+        ),
+        (
+            "f",
+            Arc::new(Float32Array::from(vec![0.1, 0.2, 0.3])) as ArrayRef,
+        ),
     ])
     .unwrap();
     let run = |config: Value| {
         let out = filter(config).unwrap().apply(&batch).unwrap();
-        let u = out.column(0).as_any().downcast_ref::<UInt64Array>().unwrap();
+        let u = out
+            .column(0)
+            .as_any()
+            .downcast_ref::<UInt64Array>()
+            .unwrap();
         u.values().to_vec()
     };
-    assert_eq!(run(json!({"field": "u", "op": "==", "value": u64::MAX})), vec![u64::MAX]);
-    assert_eq!(run(json!({"field": "u", "op": ">", "value": -1})), vec![0, u64::MAX, 7]);
+    assert_eq!(
+        run(json!({"field": "u", "op": "==", "value": u64::MAX})),
+        vec![u64::MAX]
+    );
+    assert_eq!(
+        run(json!({"field": "u", "op": ">", "value": -1})),
+        vec![0, u64::MAX, 7]
+    );
     // The float32 value 0.1 matches the value 0.1.
-    assert_eq!(run(json!({"field": "f", "op": "==", "value": 0.1})), vec![0]);
-    assert_eq!(run(json!({"field": "f", "op": ">", "value": 0.15})), vec![u64::MAX, 7]);
+    assert_eq!(
+        run(json!({"field": "f", "op": "==", "value": 0.1})),
+        vec![0]
+    );
+    assert_eq!(
+        run(json!({"field": "f", "op": ">", "value": 0.15})),
+        vec![u64::MAX, 7]
+    );
 }
 
 #[test]
 fn strings_booleans_and_nested_fields() {
-    assert_eq!(kept(json!({"field": "name", "op": "==", "value": "bob"})), vec![3]);
-    assert_eq!(kept(json!({"field": "name", "op": "!=", "value": "bob"})), vec![1, 4]);
-    assert_eq!(kept(json!({"field": "name", "op": ">", "value": "b"})), vec![3, 4]);
-    assert_eq!(kept(json!({"field": "vip", "op": "==", "value": true})), vec![1, 4]);
-    assert_eq!(kept(json!({"field": "vip", "op": "<", "value": true})), vec![2]);
-    assert_eq!(kept(json!({"field": "customer.age", "op": ">=", "value": 18})), vec![2, 4]);
+    assert_eq!(
+        kept(json!({"field": "name", "op": "==", "value": "bob"})),
+        vec![3]
+    );
+    assert_eq!(
+        kept(json!({"field": "name", "op": "!=", "value": "bob"})),
+        vec![1, 4]
+    );
+    assert_eq!(
+        kept(json!({"field": "name", "op": ">", "value": "b"})),
+        vec![3, 4]
+    );
+    assert_eq!(
+        kept(json!({"field": "vip", "op": "==", "value": true})),
+        vec![1, 4]
+    );
+    assert_eq!(
+        kept(json!({"field": "vip", "op": "<", "value": true})),
+        vec![2]
+    );
+    assert_eq!(
+        kept(json!({"field": "customer.age", "op": ">=", "value": 18})),
+        vec![2, 4]
+    );
 }
 
 #[test]
@@ -114,8 +242,15 @@ fn keeps_every_column_of_kept_rows() {
     assert_eq!(out.schema(), batch().schema());
     let offsets = out.column(6).as_any().downcast_ref::<Int64Array>().unwrap();
     assert_eq!(offsets.values().to_vec(), vec![12, 13]);
-    let names = out.column(2).as_any().downcast_ref::<StringArray>().unwrap();
-    assert_eq!(names.iter().collect::<Vec<_>>(), vec![Some("bob"), Some("cy")]);
+    let names = out
+        .column(2)
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .unwrap();
+    assert_eq!(
+        names.iter().collect::<Vec<_>>(),
+        vec![Some("bob"), Some("cy")]
+    );
 }
 
 #[test]
@@ -124,17 +259,26 @@ fn type_mismatches_name_the_field_and_both_types() {
         .unwrap()
         .apply(&batch())
         .unwrap_err();
-    assert_eq!(err, "field `name` is utf8 and cannot be compared with the number `5`");
+    assert_eq!(
+        err,
+        "field `name` is utf8 and cannot be compared with the number `5`"
+    );
     let err = filter(json!({"field": "amount", "op": "==", "value": "5"}))
         .unwrap()
         .apply(&batch())
         .unwrap_err();
-    assert_eq!(err, "field `amount` is float64 and cannot be compared with the string `5`");
+    assert_eq!(
+        err,
+        "field `amount` is float64 and cannot be compared with the string `5`"
+    );
     let err = filter(json!({"field": "customer", "op": "==", "value": true}))
         .unwrap()
         .apply(&batch())
         .unwrap_err();
-    assert_eq!(err, "field `customer` is struct and cannot be compared with the boolean `true`");
+    assert_eq!(
+        err,
+        "field `customer` is struct and cannot be compared with the boolean `true`"
+    );
 }
 
 #[test]

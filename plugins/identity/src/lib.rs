@@ -31,6 +31,10 @@ impl BatchTransform for Identity {
 sabot_plugin_sdk::export_batch_plugin!(Identity);
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
     use arrow_array::{ArrayRef, StringArray};

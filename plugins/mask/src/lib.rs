@@ -93,7 +93,10 @@ impl Mask {
         let mut scratch = String::new();
         let masked: ArrayRef = match column.data_type() {
             DataType::Utf8 => {
-                let strings = column.as_any().downcast_ref::<StringArray>().ok_or_else(not_string)?;
+                let strings = column
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(not_string)?;
                 Arc::new(
                     strings
                         .iter()
@@ -196,9 +199,14 @@ impl BatchTransform for Mask {
             return Err("config key `fields` must list at least one field".to_owned());
         }
         if let Some(empty) = fields.iter().position(String::is_empty) {
-            return Err(format!("config key `fields` has an empty name at item {empty}"));
+            return Err(format!(
+                "config key `fields` has an empty name at item {empty}"
+            ));
         }
-        let mode = match config.one_of("mode", &["fixed", "hash"])?.unwrap_or("fixed") {
+        let mode = match config
+            .one_of("mode", &["fixed", "hash"])?
+            .unwrap_or("fixed")
+        {
             "hash" => {
                 let key = config.str("key")?.ok_or_else(|| {
                     "config key `key` is required when `mode` is `hash`".to_owned()

@@ -1,6 +1,11 @@
 //! Unit tests of the mask, run natively. The expected hashes were computed
 //! independently with Python's `hmac` module.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
+
 use super::*;
 use arrow_array::{Int64Array, StructArray};
 use arrow_schema::{Field, Fields};
@@ -14,7 +19,11 @@ fn mask(config: Value) -> Result<Mask, String> {
 
 /// `id: int64, email: utf8, sender: struct<login: utf8, id: int64>`.
 fn batch() -> RecordBatch {
-    let login: ArrayRef = Arc::new(StringArray::from(vec![Some("octocat"), None, Some("octocat")]));
+    let login: ArrayRef = Arc::new(StringArray::from(vec![
+        Some("octocat"),
+        None,
+        Some("octocat"),
+    ]));
     let sender_id: ArrayRef = Arc::new(Int64Array::from(vec![7, 8, 9]));
     let sender = StructArray::try_new(
         Fields::from(vec![
@@ -57,13 +66,26 @@ fn fixed_mask_replaces_values_and_keeps_nulls() {
         .unwrap()
         .apply(batch())
         .unwrap();
-    assert_eq!(strings(&out, "email"), vec![some("****"), some("****"), None]);
-    assert_eq!(strings(&out, "sender.login"), vec![some("****"), None, some("****")]);
+    assert_eq!(
+        strings(&out, "email"),
+        vec![some("****"), some("****"), None]
+    );
+    assert_eq!(
+        strings(&out, "sender.login"),
+        vec![some("****"), None, some("****")]
+    );
     // Everything else is as it was.
     assert_eq!(out.schema(), batch().schema());
     assert_eq!(out.column(0), batch().column(0));
     let ids = sabot_plugin_sdk::column(&out, "sender.id").unwrap();
-    assert_eq!(ids.as_any().downcast_ref::<Int64Array>().unwrap().values().to_vec(), vec![7, 8, 9]);
+    assert_eq!(
+        ids.as_any()
+            .downcast_ref::<Int64Array>()
+            .unwrap()
+            .values()
+            .to_vec(),
+        vec![7, 8, 9]
+    );
 }
 
 #[test]
@@ -72,7 +94,10 @@ fn custom_mask_text() {
         .unwrap()
         .apply(batch())
         .unwrap();
-    assert_eq!(strings(&out, "email"), vec![some("[redacted]"), some("[redacted]"), None]);
+    assert_eq!(
+        strings(&out, "email"),
+        vec![some("[redacted]"), some("[redacted]"), None]
+    );
 }
 
 #[test]
@@ -90,7 +115,10 @@ fn hash_mode_writes_hmac_sha256_in_hex() {
         ]
     );
     let octocat = some("99af7a39f103d70f807664d189dda9476b7b1a4c25eceaf5fca2a3a8ae494a67");
-    assert_eq!(strings(&out, "sender.login"), vec![octocat.clone(), None, octocat]);
+    assert_eq!(
+        strings(&out, "sender.login"),
+        vec![octocat.clone(), None, octocat]
+    );
 }
 
 #[test]
@@ -99,7 +127,10 @@ fn missing_fields_are_skipped_unless_required() {
         .unwrap()
         .apply(batch())
         .unwrap();
-    assert_eq!(strings(&out, "email"), vec![some("****"), some("****"), None]);
+    assert_eq!(
+        strings(&out, "email"),
+        vec![some("****"), some("****"), None]
+    );
 
     let strict = mask(json!({"fields": ["email", "phone"], "require": true})).unwrap();
     assert_eq!(
@@ -110,10 +141,22 @@ fn missing_fields_are_skipped_unless_required() {
 
 #[test]
 fn non_string_fields_are_errors() {
-    let err = mask(json!({"fields": ["sender.id"]})).unwrap().apply(batch()).unwrap_err();
-    assert_eq!(err, "field `sender.id` is int64; only string fields can be masked");
-    let err = mask(json!({"fields": ["sender"]})).unwrap().apply(batch()).unwrap_err();
-    assert_eq!(err, "field `sender` is struct; only string fields can be masked");
+    let err = mask(json!({"fields": ["sender.id"]}))
+        .unwrap()
+        .apply(batch())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "field `sender.id` is int64; only string fields can be masked"
+    );
+    let err = mask(json!({"fields": ["sender"]}))
+        .unwrap()
+        .apply(batch())
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "field `sender` is struct; only string fields can be masked"
+    );
 }
 
 #[test]
@@ -138,5 +181,9 @@ fn config_errors() {
         mask(json!({"fields": ["a"], "require": "yes"})).unwrap_err(),
         "config key `require` must be `true` or `false`; got the string `yes`"
     );
-    assert!(mask(json!({"mode": "fixed"})).unwrap_err().starts_with("config key `fields` is required: "));
+    assert!(
+        mask(json!({"mode": "fixed"}))
+            .unwrap_err()
+            .starts_with("config key `fields` is required: ")
+    );
 }

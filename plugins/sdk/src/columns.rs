@@ -60,7 +60,11 @@ pub fn column(batch: &RecordBatch, path: &str) -> Result<ArrayRef, String> {
 ///
 /// When the column does not exist (see [`column`]), or `array` has another
 /// length than the batch.
-pub fn replace_column(batch: &RecordBatch, path: &str, array: ArrayRef) -> Result<RecordBatch, String> {
+pub fn replace_column(
+    batch: &RecordBatch,
+    path: &str,
+    array: ArrayRef,
+) -> Result<RecordBatch, String> {
     if array.len() != batch.num_rows() {
         return Err(format!(
             "the new column for field `{path}` has {} rows but the batch has {}",
@@ -118,12 +122,21 @@ fn replace_in(
     let parent = as_struct(array, path, &path[..walked]).map_err(Message)?;
     let (fields, mut children, nulls) = parent.clone().into_parts();
     let index = fields.find(segment).map(|(i, _)| i).ok_or(Missing)?;
-    let child = replace_in(&children[index], rest, new, path, walked + 1 + segment.len())?;
+    let child = replace_in(
+        &children[index],
+        rest,
+        new,
+        path,
+        walked + 1 + segment.len(),
+    )?;
     let mut new_fields: Vec<Arc<Field>> = fields.iter().cloned().collect();
     new_fields[index] = Arc::new(retyped(&new_fields[index], &child));
     children[index] = child;
-    let rebuilt = StructArray::try_new(Fields::from(new_fields), children, nulls)
-        .map_err(|e| Message(format!("cannot rebuild the struct around field `{path}`: {e}")))?;
+    let rebuilt = StructArray::try_new(Fields::from(new_fields), children, nulls).map_err(|e| {
+        Message(format!(
+            "cannot rebuild the struct around field `{path}`: {e}"
+        ))
+    })?;
     Ok(Arc::new(rebuilt))
 }
 
@@ -206,6 +219,10 @@ pub fn type_name(data_type: &DataType) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
     use arrow_array::{Int64Array, StringArray};
@@ -218,7 +235,11 @@ mod tests {
             Arc::new(Field::new("city", DataType::Utf8, true)),
             city,
         )]);
-        let email: ArrayRef = Arc::new(StringArray::from(vec![Some("a@x"), Some("b@x"), Some("c@x")]));
+        let email: ArrayRef = Arc::new(StringArray::from(vec![
+            Some("a@x"),
+            Some("b@x"),
+            Some("c@x"),
+        ]));
         let customer = StructArray::try_new(
             Fields::from(vec![
                 Field::new("email", DataType::Utf8, true),

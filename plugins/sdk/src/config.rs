@@ -84,8 +84,8 @@ impl Config {
     ///
     /// A message naming the first problem found.
     pub fn parse(text: &str, fields: &[ConfigField]) -> Result<Config, String> {
-        let value: Value = serde_json::from_str(text)
-            .map_err(|e| format!("the config is not valid JSON: {e}"))?;
+        let value: Value =
+            serde_json::from_str(text).map_err(|e| format!("the config is not valid JSON: {e}"))?;
         Config::from_value(value, fields)
     }
 
@@ -257,7 +257,9 @@ fn unknown_key(key: &str, fields: &[ConfigField]) -> String {
     match (closest, fields.is_empty()) {
         (_, true) => format!("config key `{key}` is not known; this plugin takes no config"),
         (Some((_, name)), false) => {
-            format!("config key `{key}` is not known (did you mean `{name}`?); the keys are: {known}")
+            format!(
+                "config key `{key}` is not known (did you mean `{name}`?); the keys are: {known}"
+            )
         }
         (None, false) => format!("config key `{key}` is not known; the keys are: {known}"),
     }
@@ -296,6 +298,10 @@ pub fn describe_value(value: &Value) -> String {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
     use serde_json::json;
@@ -327,9 +333,15 @@ mod tests {
     #[test]
     fn rejects_missing_required_keys_and_non_objects() {
         let err = Config::parse("{}", &fields()).unwrap_err();
-        assert_eq!(err, "config key `field` is required: The column to compare.");
+        assert_eq!(
+            err,
+            "config key `field` is required: The column to compare."
+        );
         let err = Config::parse("[1]", &fields()).unwrap_err();
-        assert_eq!(err, "the config must be a map of keys to values; got a list");
+        assert_eq!(
+            err,
+            "the config must be a map of keys to values; got a list"
+        );
         let err = Config::parse("{", &fields()).unwrap_err();
         assert!(err.starts_with("the config is not valid JSON: "), "{err}");
         assert!(Config::parse("null", &[]).is_ok());
@@ -369,7 +381,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(config.required_str("field").unwrap(), "a.b");
-        assert_eq!(config.one_of("mode", &["fixed", "hash"]).unwrap(), Some("hash"));
+        assert_eq!(
+            config.one_of("mode", &["fixed", "hash"]).unwrap(),
+            Some("hash")
+        );
         assert_eq!(
             config.string_list("fields").unwrap(),
             Some(vec!["x".to_owned(), "y".to_owned()])

@@ -43,7 +43,10 @@ pub fn decode(bytes: Vec<u8>) -> Result<RecordBatch, String> {
 ///
 /// When Arrow cannot encode the batch (a type the IPC format lacks).
 pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, String> {
-    let mut out = Vec::with_capacity(batch.get_array_memory_size() + 1024);
+    // Not `get_array_memory_size`: arrays decoded from IPC share the one
+    // input buffer, which it counts once per array, overflowing wasm32's
+    // address space on wide batches.
+    let mut out = Vec::with_capacity(64 * 1024);
     let mut writer = StreamWriter::try_new(&mut out, &batch.schema())
         .map_err(|e| format!("cannot encode the output schema: {e}"))?;
     writer
@@ -57,6 +60,10 @@ pub fn encode(batch: &RecordBatch) -> Result<Vec<u8>, String> {
 }
 
 #[cfg(test)]
+#[allow(
+    clippy::unwrap_used,
+    reason = "a test fails loudly on an unexpected error"
+)]
 mod tests {
     use super::*;
     use arrow_array::{ArrayRef, Int32Array};
