@@ -31,12 +31,10 @@ const CLUSTER_ID: &str = "c2Fib3QtdGVzdC1jbHVzdA";
 pub(crate) fn start_kafka() -> Result<Broker, String> {
     let java_lib = crate::setting("SABOT_JAVA_LIB")
         .ok_or("`SABOT_JAVA_LIB` is not set and no cache has it; run `tests/setup.sh`")?;
-    if !Path::new(&java_lib)
-        .join(format!("kafka_2.13-{}.jar", "4.1.1"))
-        .is_file()
-    {
+    let broker_jar = format!("kafka_2.13-{KAFKA_VERSION}.jar");
+    if !Path::new(&java_lib).join(&broker_jar).is_file() {
         return Err(format!(
-            "`{java_lib}` has no `kafka_2.13-4.1.1.jar`; run `tests/setup.sh` to fetch the broker's jars"
+            "`{java_lib}` has no `{broker_jar}`; run `tests/setup.sh` to fetch the broker's jars"
         ));
     }
     let class_path = format!("{java_lib}/*");

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, Broker, ConsumedRecord, TestRecord};
+use sabot_tests::{kafka, repo_root, tansu, sabot_bin, unique_name, Broker, ConsumedRecord, TestRecord};
 
 /// How the test orders are made: record `i` is good unless it is one of the
 /// malformed kinds, placed every 400th record.
@@ -157,6 +157,7 @@ impl OrdersRun {
             ("ORDERS_FILE_DLQ_TOPIC", file_dlq_topic.clone()),
             ("ORDERS_FILE", file.display().to_string()),
             ("MASK_KEY", "test-mask-key".to_owned()),
+            ("KAFKA_SESSION_TIMEOUT_MS", broker.session_timeout_ms().to_string()),
         ];
         OrdersRun {
             env,
@@ -288,6 +289,46 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
     );
     assert_eq!(broker.end_offsets(&run.out_topic).values().sum::<i64>(), kept.len() as i64);
     assert_eq!(run.file_lines().len(), kept.len());
+}
+
+#[test]
+fn the_orders_pipelines_also_run_on_tansu() {
+    let broker = tansu();
+    let run = OrdersRun::new(broker, 3);
+    const N: u64 = 5_000;
+    let records: Vec<TestRecord> = (0..N).map(order).collect();
+    broker.produce(&run.input, &records);
+    let out = sabot(
+        &[
+            "run",
+            &pipeline("orders-to-topic.yaml"),
+            &pipeline("orders-to-file.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
+        &run.env,
+    );
+    assert_success(&out);
+    let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
+    let output = broker.consume_all(&run.out_topic, kept.len(), Duration::from_secs(60));
+    let ids: BTreeSet<u64> = output
+        .iter()
+        .map(|r| r.value_json()["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(output.len(), kept.len());
+    assert_eq!(ids, kept);
+    let file_ids: BTreeSet<u64> = run
+        .file_lines()
+        .iter()
+        .map(|v| v["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(file_ids, kept);
+    let bad = (0..N).filter(|i| expected_reason(*i).is_some()).count();
+    assert_eq!(broker.consume_all(&run.dlq_topic, bad, Duration::from_secs(30)).len(), bad);
+    let end = broker.end_offsets(&run.input);
+    assert_eq!(broker.committed(&run.group, &run.input), end);
+    assert_eq!(broker.committed(&run.file_group, &run.input), end);
 }
 
 #[test]
