@@ -729,3 +729,62 @@ fn a_trap_message_carries_the_wasm_backtrace() {
         "{text}"
     );
 }
+
+/// A task plan over generated orders through one WAT plugin into a file.
+fn datagen_task(plugin: Plugin, name: &str, out: &std::path::Path) -> crate::plan::TaskPlan {
+    use crate::plan::{DecoderPlan, SinkPlan, SourcePlan, TaskPlan, TransformPlan};
+    TaskPlan {
+        pipeline: "task-test".to_owned(),
+        source: SourcePlan::Datagen(crate::config::DatagenConfig {
+            records: Some(10),
+            rate: None,
+            seed: 1,
+            bad_ratio: 0.0,
+        }),
+        decoder: DecoderPlan::Json {
+            schema: None,
+            infer_records: 100,
+            unknown_fields: crate::format::json::UnknownFields::Reject,
+        },
+        transforms: vec![TransformPlan {
+            name: name.to_owned(),
+            plugin,
+            config: json!({}),
+            limits: Limits::default(),
+        }],
+        sink: SinkPlan::File {
+            path: out.to_owned(),
+            sync: false,
+        },
+        policy: crate::config::BadRecordPolicy::Fail,
+        dead_letter: None,
+        max_records: 100,
+        max_wait: std::time::Duration::from_millis(10),
+        feed: None,
+    }
+}
+
+#[test]
+fn a_trapping_plugin_fails_the_task_naming_the_plugin_and_the_first_offset() {
+    let engine = engine();
+    let mut data = Data::new();
+    let init = init_ok(&mut data);
+    let plugin = load_wat(&engine, "boom.wat", &plugin_wat("boom", data, &init, "unreachable"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out.jsonl");
+    let plan = datagen_task(plugin, "boom", &out);
+    let control = crate::runtime::Control {
+        until_idle: true,
+        ..Default::default()
+    };
+    let err = crate::runtime::run_task(&plan, &control, &Default::default()).unwrap_err();
+    let message = err.to_string();
+    assert!(
+        message.starts_with(
+            "transform `boom` failed on the batch starting at datagen/0@0: plugin `boom` crashed"
+        ),
+        "{message}"
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "", "nothing reached the sink");
+}
