@@ -312,46 +312,52 @@ impl<'a> Task<'a> {
             batch = output.batch;
         }
 
+        bad.sort_by_key(|(i, _)| *i);
+        let dead_letter = match (&self.plan.policy, &self.dead_letter) {
+            (BadRecordPolicy::DeadLetter, Some(dl)) => Some(dl),
+            _ => None,
+        };
+        if let (Some((i, why)), None) = (bad.first(), dead_letter) {
+            // The batch is not registered, so nothing of it is committed.
+            let r = &raw[*i];
+            return Err(TaskError::BadRecord {
+                topic: r.topic.to_string(),
+                partition: r.partition,
+                offset: r.offset,
+                stage: why.stage.clone(),
+                message: why.message.clone(),
+            });
+        }
+
         let id = self.next_batch;
         self.next_batch += 1;
         lock(&self.tracker).begin(id, &positions(raw));
         let ack = BatchAck::new(id, self.tracker.clone());
 
-        if !bad.is_empty() {
-            bad.sort_by_key(|(i, _)| *i);
-            match (&self.plan.policy, &self.dead_letter) {
-                (BadRecordPolicy::DeadLetter, Some(dl)) => {
-                    for (i, why) in &bad {
-                        if let Err(e) = dl.send(&raw[*i], why, &ack) {
-                            return Err(TaskError::Ack(e));
-                        }
-                        tracing::debug!(
-                            pipeline = %self.plan.pipeline,
-                            topic = %raw[*i].topic,
-                            partition = raw[*i].partition,
-                            offset = raw[*i].offset,
-                            stage = %why.stage,
-                            "record dead-lettered"
-                        );
-                    }
-                    Metrics::add(&self.metrics.dead_lettered, bad.len());
+        if let Some(dl) = dead_letter {
+            for (i, why) in &bad {
+                if let Err(e) = dl.send(&raw[*i], why, &ack) {
+                    return Err(TaskError::Ack(e));
                 }
-                _ => {
-                    let (i, why) = &bad[0];
-                    let r = &raw[*i];
-                    return Err(TaskError::BadRecord {
-                        topic: r.topic.to_string(),
-                        partition: r.partition,
-                        offset: r.offset,
-                        stage: why.stage.clone(),
-                        message: why.message.clone(),
-                    });
-                }
+                tracing::debug!(
+                    pipeline = %self.plan.pipeline,
+                    topic = %raw[*i].topic,
+                    partition = raw[*i].partition,
+                    offset = raw[*i].offset,
+                    stage = %why.stage,
+                    "record dead-lettered"
+                );
             }
+            Metrics::add(&self.metrics.dead_lettered, bad.len());
         }
 
         if batch.num_rows() > 0 {
-            self.sink.write(&batch, &ack)?;
+            if let Err(e) = self.sink.write(&batch, &ack) {
+                // The batch can never be acknowledged now; say so, so the
+                // drain does not wait for it.
+                ack.fail(e.to_string());
+                return Err(e.into());
+            }
             Metrics::add(&self.metrics.records_out, batch.num_rows());
         }
         ack.seal();
@@ -382,11 +388,12 @@ impl<'a> Task<'a> {
             return Ok(());
         }
         self.last_commit = Instant::now();
+        // Acknowledged means stored (and synced, for files that ask), so
+        // nothing needs flushing before the commit.
         let offsets = lock(&self.tracker).take_committable();
         if offsets.is_empty() {
             return Ok(());
         }
-        self.sink.flush(DRAIN_TIMEOUT)?;
         self.source.commit(&offsets)?;
         Metrics::add(&self.metrics.commits, 1);
         for (topic, partition, offset) in offsets {
@@ -464,4 +471,90 @@ fn origin_of(
             .collect()
     });
     index.get(&(partition.value(row), offset.value(row))).copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{DecoderPlan, SinkPlan, SourcePlan, TaskPlan};
+
+    fn plan(bad_ratio: f64, out: &std::path::Path) -> TaskPlan {
+        TaskPlan {
+            pipeline: "t".to_owned(),
+            source: SourcePlan::Datagen(crate::config::DatagenConfig {
+                records: Some(3000),
+                rate: None,
+                seed: 9,
+                bad_ratio,
+            }),
+            decoder: DecoderPlan::Json {
+                schema: Some(Arc::new(
+                    crate::format::schema::parse_schema(
+                        &serde_json::json!({"id": "int64", "amount": "float64"}),
+                    )
+                    .expect("a schema"),
+                )),
+                infer_records: 100,
+                unknown_fields: crate::format::json::UnknownFields::Ignore,
+            },
+            transforms: Vec::new(),
+            sink: SinkPlan::File {
+                path: out.to_owned(),
+                sync: false,
+            },
+            policy: BadRecordPolicy::Fail,
+            dead_letter: None,
+            max_records: 500,
+            max_wait: Duration::from_millis(10),
+            feed: None,
+        }
+    }
+
+    #[test]
+    fn generated_records_reach_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out.jsonl");
+        let control = Control {
+            until_idle: true,
+            ..Default::default()
+        };
+        let metrics = Metrics::default();
+        run_task(&plan(0.0, &out), &control, &metrics).expect("runs");
+        let text = std::fs::read_to_string(&out).expect("output");
+        assert_eq!(text.lines().count(), 3000);
+        let first: serde_json::Value =
+            serde_json::from_str(text.lines().next().expect("a line")).expect("json");
+        assert_eq!(first["id"], 1);
+        assert_eq!(metrics.snapshot().records_out, 3000);
+    }
+
+    #[test]
+    fn a_bad_record_under_the_fail_policy_stops_the_task_at_that_record() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out.jsonl");
+        let control = Control {
+            until_idle: true,
+            ..Default::default()
+        };
+        // Which record is the first bad one: the generator says.
+        let mut generator = crate::source::datagen::OrderGenerator::new(9, 0.2);
+        let first_bad = (0..3000)
+            .position(|_| {
+                let (_, value, _) = generator.next_record();
+                value
+                    .as_deref()
+                    .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
+                    .is_none_or(|v| !v["amount"].is_number())
+            })
+            .expect("a bad record");
+        let err = run_task(&plan(0.2, &out), &control, &Metrics::default()).expect_err("fails");
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("bad record at datagen/0@{first_bad} (decode): ")),
+            "{message}"
+        );
+        assert!(message.ends_with(
+            "set `errors.on_bad_record: dead-letter` to set bad records aside instead"
+        ));
+    }
 }
