@@ -27,10 +27,16 @@ fi
 # shellcheck source=/dev/null
 source "$CACHE/env.sh"
 
+# Both test runs go to one log, whose "test result:" lines are added up at
+# the end.
+LOG="$CACHE/logs/tests.log"
+mkdir -p "$(dirname "$LOG")"
+: >"$LOG"
+
 if [[ -x plugins/build.sh ]]; then
   echo "run: plugins/build.sh --test"
-  if ! plugins/build.sh --test; then
-    summary FAILED "plugins/build.sh --test"
+  if ! plugins/build.sh --test 2>&1 | tee -a "$LOG"; then
+    summary FAILED "plugins/build.sh --test; full output in $LOG"
     exit 1
   fi
 else
@@ -40,24 +46,26 @@ else
 fi
 
 echo "run: cargo test --workspace $*"
-LOG="$CACHE/logs/cargo-test.log"
-mkdir -p "$(dirname "$LOG")"
 status=0
-cargo test --workspace "$@" 2>&1 | tee "$LOG" || status=$?
+cargo test --workspace "$@" 2>&1 | tee -a "$LOG" || status=$?
 
-# Add up libtest's "test result:" lines over every test binary.
+# Add up libtest's "test result:" lines over every test binary, the
+# plugins' included.
 read -r passed failed ignored < <(awk '
   /^test result:/ { for (i = 1; i < NF; i++) {
       if ($(i + 1) ~ /^passed/) p += $i
       if ($(i + 1) ~ /^failed/) f += $i
       if ($(i + 1) ~ /^ignored/) g += $i } }
   END { print p + 0, f + 0, g + 0 }' "$LOG")
+counts="$passed passed, $failed failed"
+if ((ignored > 0)); then counts="$counts, $ignored skipped"; fi
 if ((status != 0)); then
+  # The counts cover only what ran before the failure, so the verdict comes
+  # last.
+  echo "tests: $counts"
   summary FAILED "cargo test --workspace exited with $status; full output in $LOG"
 else
   summary passed "setup, plugins and cargo test --workspace"
+  echo "tests: $counts"
 fi
-counts="$passed passed, $failed failed"
-if ((ignored > 0)); then counts="$counts, $ignored skipped"; fi
-echo "tests: $counts"
 exit "$status"

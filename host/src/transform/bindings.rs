@@ -10,6 +10,22 @@ wasmtime::component::bindgen!({
     path: "../wit",
 });
 
+/// The bindings of the `record-plugin` world. Its imports are the batch
+/// world's, so it shares their generated types and the linker defines them
+/// once.
+pub mod record {
+    wasmtime::component::bindgen!({
+        world: "record-plugin",
+        path: "../wit",
+        with: {
+            "sabot:plugin/host": super::sabot::plugin::host,
+            "sabot:plugin/types": super::sabot::plugin::types,
+        },
+    });
+
+    pub use self::exports::sabot::plugin::record_transform::{Header, Record, RecordResult};
+}
+
 pub use self::exports::sabot::plugin::batch_transform::BatchResult;
 pub use self::sabot::plugin::host::Level;
 pub use self::sabot::plugin::types as wit;

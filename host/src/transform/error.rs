@@ -91,6 +91,20 @@ pub enum TransformError {
         interface: String,
     },
 
+    /// A folder granted to the plugin could not be opened.
+    #[error(
+        "cannot grant plugin `{plugin}` the folder `{}`: {message}; check that it exists and can be read",
+        path.display()
+    )]
+    Grant {
+        /// The plugin's name.
+        plugin: String,
+        /// The folder.
+        path: PathBuf,
+        /// Why it could not be opened.
+        message: String,
+    },
+
     /// The plugin's `init` refused its config.
     #[error("plugin `{plugin}` rejected its config: {message}")]
     InitRejected {

@@ -5,11 +5,69 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use wasmtime::{ResourceLimiter, Store, Trap};
-use wasmtime_wasi::{ResourceTable, WasiCtx};
+use wasmtime_wasi::ResourceTable;
 
+use super::bindings::record::{RecordPlugin, RecordPluginPre};
 use super::bindings::{BatchPlugin, BatchPluginPre, HostState, wit};
+use super::capabilities::{Grants, wasi_ctx};
 use super::engine::TICK;
-use super::{Limits, Plugin, Rejection, TransformError, TransformOutput, ipc};
+use super::{Limits, Plugin, Rejection, TransformError, TransformOutput, ipc, records};
+
+/// A component linked and type-checked against one of the worlds.
+pub(crate) enum Pre {
+    /// An Arrow batch plugin.
+    Batch(BatchPluginPre<HostState>),
+    /// A record plugin.
+    Record(RecordPluginPre<HostState>),
+}
+
+/// The exports of a live instance, by world.
+enum Bindings {
+    /// An Arrow batch plugin.
+    Batch(BatchPlugin),
+    /// A record plugin.
+    Record(RecordPlugin),
+}
+
+impl Pre {
+    /// The engine the component was compiled for.
+    fn engine(&self) -> &wasmtime::Engine {
+        match self {
+            Pre::Batch(pre) => pre.engine(),
+            Pre::Record(pre) => pre.engine(),
+        }
+    }
+
+    /// A new instance in `store`.
+    fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<Bindings> {
+        Ok(match self {
+            Pre::Batch(pre) => Bindings::Batch(pre.instantiate(store)?),
+            Pre::Record(pre) => Bindings::Record(pre.instantiate(store)?),
+        })
+    }
+}
+
+impl Bindings {
+    /// Call the plugin's `describe`.
+    fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<wit::PluginInfo> {
+        match self {
+            Bindings::Batch(b) => b.sabot_plugin_batch_transform().call_describe(store),
+            Bindings::Record(b) => b.sabot_plugin_record_transform().call_describe(store),
+        }
+    }
+
+    /// Call the plugin's `init`.
+    fn init(
+        &self,
+        store: &mut Store<HostState>,
+        config: &str,
+    ) -> wasmtime::Result<Result<(), String>> {
+        match self {
+            Bindings::Batch(b) => b.sabot_plugin_batch_transform().call_init(store, config),
+            Bindings::Record(b) => b.sabot_plugin_record_transform().call_init(store, config),
+        }
+    }
+}
 
 /// The most elements a plugin's tables may hold; Rust guests need a few
 /// hundred.
@@ -70,21 +128,23 @@ impl ResourceLimiter for MemoryLimiter {
     }
 }
 
-/// A new store for one instance, with empty WASI and the limits set.
+/// A new store for one instance, with WASI as `grants` say and the limits
+/// set.
 fn new_store(
     plugin: &Plugin,
     name: &Arc<str>,
     pipeline: &Arc<str>,
     limits: Limits,
-) -> Store<HostState> {
+    grants: &Grants,
+) -> Result<Store<HostState>, TransformError> {
     let state = HostState {
-        wasi: WasiCtx::builder().build(),
+        wasi: wasi_ctx(name, grants)?,
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.max_memory),
         plugin: Arc::clone(name),
         pipeline: Arc::clone(pipeline),
     };
-    new_store_with(plugin.inner.engine.wasmtime(), state, limits)
+    Ok(new_store_with(plugin.inner.engine.wasmtime(), state, limits))
 }
 
 /// A new store holding `state`; see [`new_store`].
@@ -131,12 +191,12 @@ fn classify(
 
 /// Instantiate `pre` once and ask it to describe itself.
 pub(super) fn describe(
-    pre: &BatchPluginPre<HostState>,
+    pre: &Pre,
     name: &str,
     limits: Limits,
 ) -> Result<wit::PluginInfo, TransformError> {
     let state = HostState {
-        wasi: WasiCtx::builder().build(),
+        wasi: wasi_ctx(name, &Grants::default())?,
         table: ResourceTable::new(),
         limiter: MemoryLimiter::new(limits.max_memory),
         plugin: Arc::from(name),
@@ -148,8 +208,7 @@ pub(super) fn describe(
         .map_err(|e| classify(&store, name, limits, e))?;
     set_deadline(&mut store, limits);
     bindings
-        .sabot_plugin_batch_transform()
-        .call_describe(&mut store)
+        .describe(&mut store)
         .map_err(|e| classify(&store, name, limits, e))
 }
 
@@ -158,7 +217,7 @@ struct Live {
     /// The store the instance lives in.
     store: Store<HostState>,
     /// The instance's exports.
-    bindings: BatchPlugin,
+    bindings: Bindings,
 }
 
 /// One instance of a plugin with its config, for one task.
@@ -172,6 +231,8 @@ pub struct Transform {
     config: String,
     /// The limits of every call.
     limits: Limits,
+    /// What the plugin may see of the world.
+    grants: Grants,
     /// The plugin's name, for messages and logs.
     name: Arc<str>,
     /// The pipeline's name, for logs.
@@ -186,6 +247,7 @@ impl std::fmt::Debug for Transform {
             .field("plugin", &self.name)
             .field("pipeline", &self.pipeline)
             .field("limits", &self.limits)
+            .field("grants", &self.grants)
             .field("live", &self.live.is_some())
             .finish_non_exhaustive()
     }
@@ -206,10 +268,28 @@ impl Transform {
         limits: Limits,
         pipeline: &str,
     ) -> Result<Self, TransformError> {
+        Self::with_grants(plugin, config, limits, Grants::default(), pipeline)
+    }
+
+    /// Like [`Transform::new`], with the capabilities in `grants` (see
+    /// [`Grants`]); `new` grants nothing.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Transform::new`], and [`TransformError::Grant`] when a
+    /// granted folder cannot be opened.
+    pub fn with_grants(
+        plugin: &Plugin,
+        config: &serde_json::Value,
+        limits: Limits,
+        grants: Grants,
+        pipeline: &str,
+    ) -> Result<Self, TransformError> {
         let mut transform = Transform {
             plugin: plugin.clone(),
             config: config.to_string(),
             limits,
+            grants,
             name: Arc::from(plugin.info().name.as_str()),
             pipeline: Arc::from(pipeline),
             live: None,
@@ -226,7 +306,13 @@ impl Transform {
     /// The live instance, starting and initialising a fresh one if needed.
     fn live(&mut self) -> Result<&mut Live, TransformError> {
         if self.live.is_none() {
-            let mut store = new_store(&self.plugin, &self.name, &self.pipeline, self.limits);
+            let mut store = new_store(
+                &self.plugin,
+                &self.name,
+                &self.pipeline,
+                self.limits,
+                &self.grants,
+            )?;
             let bindings = self
                 .plugin
                 .inner
@@ -235,8 +321,7 @@ impl Transform {
                 .map_err(|e| classify(&store, &self.name, self.limits, e))?;
             set_deadline(&mut store, self.limits);
             let init = bindings
-                .sabot_plugin_batch_transform()
-                .call_init(&mut store, &self.config)
+                .init(&mut store, &self.config)
                 .map_err(|e| classify(&store, &self.name, self.limits, e))?;
             if let Err(message) = init {
                 return Err(TransformError::InitRejected {
@@ -263,19 +348,65 @@ impl Transform {
     /// a crash the next call runs on a fresh instance. Starting that
     /// instance can fail like [`Transform::new`].
     pub fn apply(&mut self, batch: &RecordBatch) -> Result<TransformOutput, TransformError> {
+        match self.plugin.world() {
+            super::World::Batch => self.apply_batch(batch),
+            super::World::Record => self.apply_records(batch),
+        }
+    }
+
+    /// [`Transform::apply`] for a batch plugin.
+    fn apply_batch(&mut self, batch: &RecordBatch) -> Result<TransformOutput, TransformError> {
         let name = Arc::clone(&self.name);
-        let limits = self.limits;
         let input = ipc::encode(batch).map_err(|message| TransformError::Encode {
             plugin: name.to_string(),
             message,
         })?;
+        let result = self.call(|bindings, store| match bindings {
+            Bindings::Batch(b) => Some(b.sabot_plugin_batch_transform().call_transform(store, &input)),
+            Bindings::Record(_) => None,
+        })?;
+        check_output(result, batch).map_err(|message| TransformError::BadOutput {
+            plugin: name.to_string(),
+            message,
+        })
+    }
 
+    /// [`Transform::apply`] for a record plugin: see [`records`].
+    fn apply_records(&mut self, batch: &RecordBatch) -> Result<TransformOutput, TransformError> {
+        let name = Arc::clone(&self.name);
+        let (input, mut decoder) =
+            records::to_records(batch).map_err(|message| TransformError::Encode {
+                plugin: name.to_string(),
+                message,
+            })?;
+        let result = self.call(|bindings, store| match bindings {
+            Bindings::Record(b) => Some(b.sabot_plugin_record_transform().call_transform(store, &input)),
+            Bindings::Batch(_) => None,
+        })?;
+        records::from_records(result, batch, &mut decoder).map_err(|message| TransformError::BadOutput {
+            plugin: name.to_string(),
+            message,
+        })
+    }
+
+    /// Make one `transform` call on the live instance, under the deadline;
+    /// a crash throws the instance away. `call` answers `None` when the
+    /// instance is of the other world, which cannot happen since a plugin
+    /// has one world.
+    fn call<T>(
+        &mut self,
+        call: impl FnOnce(&Bindings, &mut Store<HostState>) -> Option<wasmtime::Result<Result<T, String>>>,
+    ) -> Result<T, TransformError> {
+        let name = Arc::clone(&self.name);
+        let limits = self.limits;
         let live = self.live()?;
         set_deadline(&mut live.store, limits);
-        let called = live
-            .bindings
-            .sabot_plugin_batch_transform()
-            .call_transform(&mut live.store, &input);
+        let Some(called) = call(&live.bindings, &mut live.store) else {
+            return Err(TransformError::Trap {
+                plugin: name.to_string(),
+                message: "the instance is not of the plugin's world".to_owned(),
+            });
+        };
         let result = match called {
             Ok(result) => result,
             Err(error) => {
@@ -285,11 +416,7 @@ impl Transform {
                 return Err(error);
             }
         };
-        let result = result.map_err(|message| TransformError::Failed {
-            plugin: name.to_string(),
-            message,
-        })?;
-        check_output(result, batch).map_err(|message| TransformError::BadOutput {
+        result.map_err(|message| TransformError::Failed {
             plugin: name.to_string(),
             message,
         })
@@ -309,8 +436,24 @@ fn check_output(
             batch.num_rows()
         ));
     }
-    let mut seen = HashSet::with_capacity(result.rejected.len());
-    for rejection in &result.rejected {
+    check_rejections(&result.rejected, rows)?;
+    if batch.num_rows() + result.rejected.len() > rows {
+        return Err(format!(
+            "it kept {} rows and rejected {} of a batch of {rows}; a rejected row must not also be kept",
+            batch.num_rows(),
+            result.rejected.len()
+        ));
+    }
+    Ok(TransformOutput {
+        batch,
+        rejected: into_rejections(result.rejected),
+    })
+}
+
+/// Check that rejections name rows of a batch of `rows` rows, each once.
+pub(super) fn check_rejections(rejected: &[wit::Rejection], rows: usize) -> Result<(), String> {
+    let mut seen = HashSet::with_capacity(rejected.len());
+    for rejection in rejected {
         let in_range = usize::try_from(rejection.row).is_ok_and(|row| row < rows);
         if !in_range {
             return Err(format!(
@@ -322,22 +465,16 @@ fn check_output(
             return Err(format!("it rejected row {} twice", rejection.row));
         }
     }
-    if batch.num_rows() + result.rejected.len() > rows {
-        return Err(format!(
-            "it kept {} rows and rejected {} of a batch of {rows}; a rejected row must not also be kept",
-            batch.num_rows(),
-            result.rejected.len()
-        ));
-    }
-    Ok(TransformOutput {
-        batch,
-        rejected: result
-            .rejected
-            .into_iter()
-            .map(|r| Rejection {
-                row: r.row,
-                reason: r.reason,
-            })
-            .collect(),
-    })
+    Ok(())
+}
+
+/// The host's form of checked rejections.
+pub(super) fn into_rejections(rejected: Vec<wit::Rejection>) -> Vec<Rejection> {
+    rejected
+        .into_iter()
+        .map(|r| Rejection {
+            row: r.row,
+            reason: r.reason,
+        })
+        .collect()
 }

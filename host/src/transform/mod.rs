@@ -56,15 +56,18 @@
 
 mod bindings;
 mod cache;
+mod capabilities;
 mod engine;
 mod error;
 mod instance;
 mod ipc;
 mod plugin;
+mod records;
 
 #[cfg(test)]
 mod tests;
 
+pub use capabilities::{GUEST_DIR, Grants};
 pub use engine::Engine;
 pub use error::TransformError;
 pub use instance::Transform;

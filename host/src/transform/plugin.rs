@@ -6,8 +6,10 @@ use std::sync::Arc;
 
 use wasmtime::component::Component;
 
+use super::bindings::record::RecordPluginPre;
 use super::bindings::{BatchPluginPre, wit};
 use super::cache::{self, Source};
+use super::instance::Pre;
 use super::{Engine, Limits, TransformError, instance};
 
 /// The interface of Arrow batch plugins.
@@ -22,6 +24,8 @@ pub const RECORD_INTERFACE: &str = "sabot:plugin/record-transform@0.1.0";
 pub enum World {
     /// `batch-plugin`: Arrow batches as IPC streams.
     Batch,
+    /// `record-plugin`: lists of records whose values are JSON text.
+    Record,
 }
 
 /// What a plugin says about itself.
@@ -119,7 +123,7 @@ pub(super) struct Inner {
     /// The world it implements.
     pub world: World,
     /// The component, linked and type-checked.
-    pub pre: BatchPluginPre<super::bindings::HostState>,
+    pub pre: Pre,
     /// Whether the compiled code came from the cache.
     pub source: Source,
 }
@@ -177,10 +181,14 @@ impl Plugin {
                 message: format!("{e:#}"),
             }
         })?;
-        let pre = BatchPluginPre::new(pre).map_err(|e| TransformError::Incompatible {
+        let incompatible = |e: wasmtime::Error| TransformError::Incompatible {
             path: path.to_owned(),
             message: format!("{e:#}"),
-        })?;
+        };
+        let pre = match world {
+            World::Batch => Pre::Batch(BatchPluginPre::new(pre).map_err(incompatible)?),
+            World::Record => Pre::Record(RecordPluginPre::new(pre).map_err(incompatible)?),
+        };
 
         let file_name = display_name(path);
         let info = instance::describe(&pre, &file_name, Limits::default())?;
@@ -287,14 +295,11 @@ fn world_of(engine: &Engine, path: &Path, component: &Component) -> Result<World
         return Ok(World::Batch);
     }
     if exports.iter().any(|e| e == RECORD_INTERFACE) {
-        return Err(TransformError::Unsupported {
-            path: path.to_owned(),
-            interface: RECORD_INTERFACE.to_owned(),
-        });
+        return Ok(World::Record);
     }
     Err(TransformError::WrongWorld {
         path: path.to_owned(),
-        expected: BATCH_INTERFACE.to_owned(),
+        expected: format!("{BATCH_INTERFACE}` or `{RECORD_INTERFACE}"),
         exports: exports.iter().map(|e| format!("`{e}`")).collect(),
     })
 }

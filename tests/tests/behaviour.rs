@@ -1,0 +1,219 @@
+//! How `sabot run` behaves around the data: signals, rebalances, routing,
+//! the command line itself.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, TestRecord};
+
+/// Start `sabot run FILE` in the background with `env`.
+fn spawn(file: &str, env: &[(&str, String)]) -> Child {
+    let mut cmd = Command::new(sabot_bin());
+    cmd.args(["run", file, "--progress", "0"])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.spawn().expect("sabot starts")
+}
+
+/// Poll `done` every 50 ms for at most `limit`.
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+fn terminate(child: Child) -> std::process::Output {
+    // SAFETY: the pid is of a child this test started and still owns.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    wait_bounded(child, Duration::from_secs(60))
+}
+
+fn ids_in(lines: &[serde_json::Value]) -> BTreeMap<u64, usize> {
+    let mut counts = BTreeMap::new();
+    for v in lines {
+        *counts.entry(v["id"].as_u64().expect("id")).or_default() += 1;
+    }
+    counts
+}
+
+fn lines_of(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn sigterm_finishes_the_batch_commits_and_exits_zero() {
+    let broker = kafka();
+    let run = OrdersRun::new(broker, 3);
+    const N: u64 = 20_000;
+    let records: Vec<TestRecord> = (0..N).map(order).collect();
+    broker.produce(&run.input, &records);
+    let kept = (0..N).filter(|i| is_kept(*i)).count();
+
+    let child = spawn(&pipeline("orders-to-file.yaml"), &run.env);
+    assert!(
+        wait_until(Duration::from_secs(90), || run.file_lines().len() >= kept),
+        "only {} of {kept} lines arrived",
+        run.file_lines().len()
+    );
+    let out = terminate(child);
+    assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
+    assert!(stderr(&out).contains("orders-to-file: done"), "{}", stderr(&out));
+    assert_eq!(run.file_lines().len(), kept);
+    assert_eq!(
+        broker.committed(&run.file_group, &run.input),
+        broker.end_offsets(&run.input)
+    );
+}
+
+#[test]
+fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
+    let broker = kafka();
+    let mut run = OrdersRun::new(broker, 4);
+    const N: u64 = 60_000;
+    let records: Vec<TestRecord> = (0..N).map(order).collect();
+    broker.produce(&run.input, &records);
+    let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
+
+    let file_a = run.file.clone();
+    let file_b = run.file.with_file_name("orders-b.jsonl");
+    let first = spawn(&pipeline("orders-to-file.yaml"), &run.env);
+    assert!(wait_until(Duration::from_secs(60), || !lines_of(&file_a).is_empty()));
+    // The second member: same group, its own file.
+    for (k, v) in run.env.iter_mut() {
+        if *k == "ORDERS_FILE" {
+            *v = file_b.display().to_string();
+        }
+    }
+    let second = spawn(&pipeline("orders-to-file.yaml"), &run.env);
+    let all = || {
+        let mut ids = ids_in(&lines_of(&file_a));
+        for (id, n) in ids_in(&lines_of(&file_b)) {
+            *ids.entry(id).or_default() += n;
+        }
+        ids
+    };
+    assert!(
+        wait_until(Duration::from_secs(120), || all().len() >= kept.len()),
+        "only {} of {} orders arrived",
+        all().len(),
+        kept.len()
+    );
+    let out_a = terminate(first);
+    let out_b = terminate(second);
+    assert_eq!(out_a.status.code(), Some(0), "{}", stderr(&out_a));
+    assert_eq!(out_b.status.code(), Some(0), "{}", stderr(&out_b));
+
+    let ids = all();
+    assert_eq!(ids.keys().copied().collect::<BTreeSet<u64>>(), kept);
+    let repeated: Vec<(&u64, &usize)> = ids.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(
+        repeated.is_empty(),
+        "{} orders written twice across the rebalance, e.g. {:?}",
+        repeated.len(),
+        &repeated[..repeated.len().min(5)]
+    );
+    assert!(!lines_of(&file_b).is_empty(), "the second member got partitions");
+    assert_eq!(
+        broker.committed(&run.file_group, &run.input),
+        broker.end_offsets(&run.input)
+    );
+}
+
+#[test]
+fn rows_are_routed_and_keyed_by_their_fields_from_regex_topics() {
+    let broker = kafka();
+    let prefix = unique_name("route");
+    let in_a = format!("{prefix}-in-a");
+    let in_b = format!("{prefix}-in-b");
+    let default_topic = format!("{prefix}-out-default");
+    let other_topic = format!("{prefix}-out-other");
+    for t in [&in_a, &in_b, &default_topic, &other_topic] {
+        broker.create_topic(t, 1);
+    }
+    let make = |i: u64| {
+        let dest = if i % 3 == 0 {
+            format!("\"{other_topic}\"")
+        } else {
+            "null".to_owned()
+        };
+        TestRecord::value(format!("{{\"n\":{i},\"user\":\"u{}\",\"dest\":{dest}}}", i % 7))
+    };
+    broker.produce(&in_a, &(0..30).map(make).collect::<Vec<_>>());
+    broker.produce(&in_b, &(30..60).map(make).collect::<Vec<_>>());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        dir.path(),
+        "route.yaml",
+        &format!(
+            "apiVersion: sabot/v1\nname: route\nsource:\n  kafka:\n    brokers: {}\n    topics_regex: \"^{prefix}-in-.*\"\n    group: {}\n\
+             sink:\n  kafka:\n    topic: {default_topic}\n    topic_field: dest\n    key_field: user\n",
+            broker.bootstrap(),
+            unique_name("route")
+        ),
+    );
+    let out = sabot(&["run", &file, "--until-idle", "--progress", "0"], &[]);
+    assert_success(&out);
+    let other = broker.consume_all(&other_topic, 20, Duration::from_secs(30));
+    let default = broker.consume_all(&default_topic, 40, Duration::from_secs(30));
+    let ns = |records: &[sabot_tests::ConsumedRecord]| -> BTreeSet<u64> {
+        records
+            .iter()
+            .map(|r| r.value_json()["n"].as_u64().expect("n"))
+            .collect()
+    };
+    assert_eq!(ns(&other), (0..60).filter(|i| i % 3 == 0).collect());
+    assert_eq!(ns(&default), (0..60).filter(|i| i % 3 != 0).collect());
+    for r in other.iter().chain(&default) {
+        let n = r.value_json()["n"].as_u64().expect("n");
+        assert_eq!(r.key_str(), Some(format!("u{}", n % 7).as_str()));
+    }
+}
+
+#[test]
+fn the_stdout_sink_prints_one_object_per_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(
+        dir.path(),
+        "stdout.yaml",
+        "apiVersion: sabot/v1\nname: print\nsource:\n  datagen: { records: 5, seed: 3 }\nsink:\n  stdout: {}\n",
+    );
+    let out = sabot(&["run", &file, "--until-idle", "--progress", "0"], &[]);
+    assert_success(&out);
+    let text = String::from_utf8(out.stdout).expect("utf8");
+    let ids: Vec<u64> = text
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids, vec![1, 2, 3, 4, 5]);
+}
+
+#[test]
+fn every_command_has_help() {
+    for args in [&["--help"][..], &["run", "--help"], &["validate", "--help"]] {
+        let out = sabot(args, &[]);
+        assert_success(&out);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("Usage: sabot"), "{args:?}: {text}");
+    }
+    let out = sabot(&["run", "--help"], &[]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("--until-idle"));
+}

@@ -1,0 +1,233 @@
+//! Helpers shared by the end-to-end test files: the test orders, running
+//! the `sabot` binary with a time bound, and comparing JSON.
+
+#![allow(dead_code, reason = "each test file uses a different part")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::Duration;
+
+use sabot_tests::{repo_root, sabot_bin, unique_name, Broker, ConsumedRecord, TestRecord};
+
+/// How the test orders are made: record `i` is good unless it is one of the
+/// malformed kinds, placed every 400th record.
+pub fn order(i: u64) -> TestRecord {
+    let key = format!("customer-{}", i % 977);
+    let value: Option<Vec<u8>> = match i % 400 {
+        7 => Some(b"{\"id\": 7, \"amount\": ".to_vec()),
+        107 => Some(format!("{{\"id\": {i}, \"amount\": \"lots\"}}").into_bytes()),
+        207 => Some(b"\x00\x01\x02\x03".to_vec()),
+        307 => Some(Vec::new()),
+        347 => None,
+        _ => Some(
+            format!(
+                "{{\"id\":{i},\"customer\":{{\"id\":{},\"email\":\"user{i}@example.com\",\"tier\":\"gold\"}},\
+                 \"amount\":{}.5,\"currency\":\"EUR\",\"status\":\"paid\"}}",
+                i % 977,
+                i % 200
+            )
+            .into_bytes(),
+        ),
+    };
+    TestRecord {
+        partition: None,
+        key: Some(key.into_bytes()),
+        value,
+        headers: vec![
+            ("source".to_owned(), Some(b"test".to_vec())),
+            ("seq".to_owned(), Some(i.to_string().into_bytes())),
+        ],
+        timestamp: None,
+    }
+}
+
+/// The reason the decoder gives for each malformed kind.
+pub fn expected_reason(i: u64) -> Option<&'static str> {
+    match i % 400 {
+        7 => Some("invalid JSON"),
+        107 => Some("field `amount`"),
+        207 => Some("invalid JSON"),
+        307 => Some("value is empty"),
+        347 => Some("value is null"),
+        _ => None,
+    }
+}
+
+pub fn is_kept(i: u64) -> bool {
+    expected_reason(i).is_none() && (i % 200) as f64 + 0.5 > 100.0
+}
+
+pub fn hmac_hex(key: &str, text: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(key.as_bytes()).expect("any key length");
+    mac.update(text.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Run `sabot` with `args` and `env`, bounded in time.
+pub fn sabot(args: &[&str], env: &[(&str, String)]) -> Output {
+    let mut cmd = Command::new(sabot_bin());
+    cmd.args(args)
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("sabot starts");
+    wait_bounded(child, Duration::from_secs(240))
+}
+
+pub fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        match child.try_wait().expect("wait on sabot") {
+            Some(_) => return child.wait_with_output().expect("sabot output"),
+            None if std::time::Instant::now() > deadline => {
+                let _ = child.kill();
+                let out = child.wait_with_output().expect("sabot output");
+                panic!(
+                    "sabot did not finish within {limit:?}; stderr:\n{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+            None => std::thread::sleep(Duration::from_millis(50)),
+        }
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn assert_success(out: &Output) {
+    assert!(
+        out.status.success(),
+        "sabot failed ({:?}); stderr:\n{}",
+        out.status,
+        stderr(out)
+    );
+}
+
+pub fn pipeline(name: &str) -> String {
+    repo_root().join("pipelines").join(name).display().to_string()
+}
+
+pub fn header<'a>(r: &'a ConsumedRecord, name: &str) -> Option<&'a str> {
+    r.header(name).flatten().and_then(|v| std::str::from_utf8(v).ok())
+}
+
+/// The environment of the orders pipelines, on fresh topics and groups.
+pub struct OrdersRun {
+    pub env: Vec<(&'static str, String)>,
+    pub input: String,
+    pub out_topic: String,
+    pub dlq_topic: String,
+    pub file_dlq_topic: String,
+    pub file: PathBuf,
+    pub group: String,
+    pub file_group: String,
+    _dir: tempfile::TempDir,
+}
+
+impl OrdersRun {
+    pub fn new(broker: &Broker, partitions: i32) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let input = broker.new_topic("orders", partitions);
+        let out_topic = broker.new_topic("orders-clean", 3);
+        let dlq_topic = broker.new_topic("orders-dlq", 1);
+        let file_dlq_topic = broker.new_topic("orders-file-dlq", 1);
+        let group = unique_name("orders-to-topic");
+        let file_group = unique_name("orders-to-file");
+        let file = dir.path().join("out").join("orders.jsonl");
+        let env = vec![
+            ("KAFKA_BROKERS", broker.bootstrap()),
+            ("ORDERS_TOPIC", input.clone()),
+            ("ORDERS_GROUP", group.clone()),
+            ("ORDERS_FILE_GROUP", file_group.clone()),
+            ("ORDERS_OUT_TOPIC", out_topic.clone()),
+            ("ORDERS_DLQ_TOPIC", dlq_topic.clone()),
+            ("ORDERS_FILE_DLQ_TOPIC", file_dlq_topic.clone()),
+            ("ORDERS_FILE", file.display().to_string()),
+            ("MASK_KEY", "test-mask-key".to_owned()),
+            ("KAFKA_SESSION_TIMEOUT_MS", broker.session_timeout_ms().to_string()),
+        ];
+        OrdersRun {
+            env,
+            input,
+            out_topic,
+            dlq_topic,
+            file_dlq_topic,
+            file,
+            group,
+            file_group,
+            _dir: dir,
+        }
+    }
+
+    pub fn file_lines(&self) -> Vec<serde_json::Value> {
+        std::fs::read_to_string(&self.file)
+            .unwrap_or_default()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+            .collect()
+    }
+}
+
+/// Whether `output` carries `input`'s values: every input field equal (numbers
+/// by value), fields only in the output null.
+pub fn json_equivalent(input: &serde_json::Value, output: &serde_json::Value, path: &str) -> Result<(), String> {
+    use serde_json::Value;
+    match (input, output) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in a {
+                let p = format!("{path}.{k}");
+                match b.get(k) {
+                    Some(w) => json_equivalent(v, w, &p)?,
+                    None if v.is_null() => {}
+                    None => return Err(format!("{p} is missing")),
+                }
+            }
+            for (k, w) in b {
+                if !a.contains_key(k) && !w.is_null() {
+                    return Err(format!("{path}.{k} appeared as {w}"));
+                }
+            }
+            Ok(())
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            if a.len() != b.len() {
+                return Err(format!("{path}: {} items became {}", a.len(), b.len()));
+            }
+            for (i, (v, w)) in a.iter().zip(b).enumerate() {
+                json_equivalent(v, w, &format!("{path}[{i}]"))?;
+            }
+            Ok(())
+        }
+        (Value::Number(a), Value::Number(b)) => {
+            let same = match (a.as_i64(), b.as_i64(), a.as_u64(), b.as_u64()) {
+                (Some(x), Some(y), _, _) => x == y,
+                (_, _, Some(x), Some(y)) => x == y,
+                _ => a.as_f64() == b.as_f64(),
+            };
+            if same { Ok(()) } else { Err(format!("{path}: {a} became {b}")) }
+        }
+        (a, b) if a == b => Ok(()),
+        (a, b) => Err(format!("{path}: {a} became {b}")),
+    }
+}
+
+pub fn write(dir: &Path, name: &str, text: &str) -> String {
+    let path = dir.join(name);
+    std::fs::write(&path, text).expect("write");
+    path.display().to_string()
+}
+
