@@ -17,26 +17,26 @@ use serde_json::json;
 use super::*;
 
 /// An engine without a compile cache, so tests do not touch the user's.
-fn engine() -> Engine {
+pub(super) fn engine() -> Engine {
     Engine::with_cache_dir(None).expect("the engine starts")
 }
 
 /// Static memory of a WAT plugin: bytes placed from address 1024 on.
-struct Data {
+pub(super) struct Data {
     /// The bytes from address [`Data::BASE`].
-    bytes: Vec<u8>,
+    pub(super) bytes: Vec<u8>,
 }
 
 impl Data {
     /// Where the data segment starts.
-    const BASE: u32 = 1024;
+    pub(super) const BASE: u32 = 1024;
 
-    fn new() -> Self {
+    pub(super) fn new() -> Self {
         Data { bytes: Vec::new() }
     }
 
     /// Place `bytes` 4-aligned; their address.
-    fn put(&mut self, bytes: &[u8]) -> u32 {
+    pub(super) fn put(&mut self, bytes: &[u8]) -> u32 {
         while !self.bytes.len().is_multiple_of(4) {
             self.bytes.push(0);
         }
@@ -46,32 +46,32 @@ impl Data {
     }
 
     /// Place a string; its (address, length).
-    fn string(&mut self, s: &str) -> (u32, u32) {
+    pub(super) fn string(&mut self, s: &str) -> (u32, u32) {
         (self.put(s.as_bytes()), u32::try_from(s.len()).unwrap())
     }
 
     /// Place a record of 32-bit words; its address.
-    fn words(&mut self, words: &[u32]) -> u32 {
+    pub(super) fn words(&mut self, words: &[u32]) -> u32 {
         let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_le_bytes()).collect();
         self.put(&bytes)
     }
 
     /// The WAT data segment.
-    fn segment(&self) -> String {
+    pub(super) fn segment(&self) -> String {
         let escaped: String = self.bytes.iter().map(|b| format!("\\{b:02x}")).collect();
         format!("(data (i32.const {}) \"{escaped}\")", Self::BASE)
     }
 }
 
 /// Where a transform's result record is written at run time.
-const SCRATCH: u32 = 512;
+pub(super) const SCRATCH: u32 = 512;
 
 /// A component exporting `batch-transform` whose `describe` names it
 /// `name`, whose `init` returns the i32 result pointer `init`, and whose
 /// `transform` runs `transform` (WAT instructions with the input list in
 /// locals `$ptr` and `$len`, leaving a result pointer). `data` is its
 /// static memory.
-fn plugin_wat(name: &str, mut data: Data, init: &str, transform: &str) -> String {
+pub(super) fn plugin_wat(name: &str, mut data: Data, init: &str, transform: &str) -> String {
     let (name_ptr, name_len) = data.string(name);
     let (version_ptr, version_len) = data.string("0.0.1");
     let (doc_ptr, doc_len) = data.string("A test plugin.");
@@ -170,13 +170,13 @@ fn plugin_wat(name: &str, mut data: Data, init: &str, transform: &str) -> String
 }
 
 /// `init` that accepts any config: a pointer to `ok`.
-fn init_ok(data: &mut Data) -> String {
+pub(super) fn init_ok(data: &mut Data) -> String {
     format!("(i32.const {})", data.words(&[0, 0, 0]))
 }
 
 /// `transform` that returns `ok` with the batch given and these rejections
 /// (row, reason).
-fn echo(data: &mut Data, rejections: &[(u32, &str)]) -> String {
+pub(super) fn echo(data: &mut Data, rejections: &[(u32, &str)]) -> String {
     let mut words = Vec::new();
     for (row, reason) in rejections {
         let (ptr, len) = data.string(reason);
@@ -211,7 +211,7 @@ fn fixed_output(data: &mut Data, batch: &[u8]) -> String {
 
 /// Write `text` to a fresh temporary file named `name`; the folder lives as
 /// long as the returned guard.
-fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+pub(super) fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, text).unwrap();
@@ -219,13 +219,13 @@ fn write_temp(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Load a WAT plugin from a file named `name`.
-fn load_wat(engine: &Engine, name: &str, wat: &str) -> Result<Plugin, TransformError> {
+pub(super) fn load_wat(engine: &Engine, name: &str, wat: &str) -> Result<Plugin, TransformError> {
     let (_dir, path) = write_temp(name, wat);
     Plugin::load(engine, &path)
 }
 
 /// `n: int64` with the values given.
-fn ints(values: &[i64]) -> RecordBatch {
+pub(super) fn ints(values: &[i64]) -> RecordBatch {
     RecordBatch::try_from_iter(vec![(
         "n",
         Arc::new(Int64Array::from(values.to_vec())) as ArrayRef,
@@ -366,7 +366,8 @@ fn a_component_of_another_world_is_refused() {
     assert_eq!(
         err.to_string(),
         format!(
-            "`{}` does not export `sabot:plugin/batch-transform@0.1.0`; it exports: `hello`",
+            "`{}` does not export `sabot:plugin/batch-transform@0.1.0` or \
+             `sabot:plugin/record-transform@0.1.0`; it exports: `hello`",
             path.display()
         )
     );
@@ -597,7 +598,7 @@ fn the_compile_cache_is_used_and_a_corrupt_entry_is_recompiled() {
 }
 
 /// The path of a built example plugin.
-fn dist(name: &str) -> PathBuf {
+pub(super) fn dist(name: &str) -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../plugins/dist")
         .join(format!("{name}.wasm"));

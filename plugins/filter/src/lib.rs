@@ -20,6 +20,11 @@
 //! Rows where the field is null are dropped, whatever the operator, as in
 //! SQL. A column type that cannot be compared with the value is an error
 //! naming both.
+//!
+//! With `otherwise: reject`, the rows that do not pass are not dropped but
+//! rejected as bad records, with a reason naming the field and the test
+//! they failed, so the pipeline's dead-letter path receives them: a
+//! validation step rather than a filter.
 
 use arrow_array::types::{
     ArrowPrimitiveType, Float16Type, Float32Type, Float64Type, Int8Type, Int16Type, Int32Type,
@@ -120,6 +125,16 @@ impl Operand {
         }
     }
 
+    /// The operand as written in a pipeline file: `100`, `"gold"`.
+    fn text(&self) -> String {
+        match self {
+            Operand::Integer(i) => i.to_string(),
+            Operand::Float(f) => f.to_string(),
+            Operand::String(s) => format!("{s:?}"),
+            Operand::Bool(b) => b.to_string(),
+        }
+    }
+
     /// The operand in words, for messages: "the number `100`".
     fn describe(&self) -> String {
         match self {
@@ -140,6 +155,9 @@ pub struct Filter {
     pub op: Op,
     /// What it is compared with.
     pub value: Operand,
+    /// Whether rows that fail are rejected (`otherwise: reject`) rather
+    /// than dropped.
+    pub reject: bool,
 }
 
 impl Filter {
@@ -332,6 +350,12 @@ impl BatchTransform for Filter {
             FieldType::Any,
             "The number, string or boolean to compare the field with.",
         ))
+        .field(ConfigField::optional(
+            "otherwise",
+            FieldType::String,
+            Some("\"drop\""),
+            "What happens to rows that fail: `drop` them, or `reject` them as bad records.",
+        ))
     }
 
     fn init(config: &Config) -> Result<Self, String> {
@@ -344,11 +368,39 @@ impl BatchTransform for Filter {
             .and_then(Op::parse)
             .ok_or_else(|| "config key `op` is required".to_owned())?;
         let value = Operand::from_json(config.require("value")?)?;
-        Ok(Filter { field, op, value })
+        let reject = config.one_of("otherwise", &["drop", "reject"])? == Some("reject");
+        Ok(Filter {
+            field,
+            op,
+            value,
+            reject,
+        })
     }
 
     fn transform(&mut self, batch: RecordBatch) -> Result<Output, String> {
-        self.apply(&batch).map(Output::keep)
+        if !self.reject {
+            return self.apply(&batch).map(Output::keep);
+        }
+        let column = sabot_plugin_sdk::column(&batch, &self.field)?;
+        let keep = self.predicate(&column)?;
+        let op = OPS[self.op as usize];
+        let mut rejected = Vec::new();
+        for row in 0..keep.len() {
+            let reason = if column.is_null(row) {
+                format!("field `{}` is null", self.field)
+            } else if keep.is_null(row) || !keep.value(row) {
+                format!("field `{}` is not {op} {}", self.field, self.value.text())
+            } else {
+                continue;
+            };
+            let row = u32::try_from(row).map_err(|_| "the batch has too many rows".to_owned())?;
+            rejected.push((row, reason));
+        }
+        let batch = arrow_select::filter::filter_record_batch(&batch, &arrow_array::BooleanArray::from(
+            (0..keep.len()).map(|i| Some(!keep.is_null(i) && keep.value(i))).collect::<Vec<_>>(),
+        ))
+        .map_err(|e| format!("cannot filter the batch on field `{}`: {e}", self.field))?;
+        Ok(Output { batch, rejected })
     }
 }
 

@@ -314,6 +314,30 @@ fn config_errors() {
     );
     assert_eq!(
         filter(json!({"field": "a", "op": "==", "value": 1, "values": 2})).unwrap_err(),
-        "config key `values` is not known (did you mean `value`?); the keys are: `field`, `op`, `value`"
+        "config key `values` is not known (did you mean `value`?); the keys are: `field`, `op`, `value`, `otherwise`"
     );
+}
+
+#[test]
+fn otherwise_reject_turns_failing_rows_into_rejections() {
+    let mut f = filter(json!({"field": "amount", "op": ">", "value": 100, "otherwise": "reject"})).unwrap();
+    let out = f.transform(batch()).unwrap();
+    let ids = out.batch.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    let kept: Vec<i64> = ids.values().to_vec();
+    let mut expected_rejected = Vec::new();
+    for (row, id) in [1i64, 2, 3, 4].iter().enumerate() {
+        if !kept.contains(id) {
+            expected_rejected.push(row as u32);
+        }
+    }
+    let rows: Vec<u32> = out.rejected.iter().map(|(r, _)| *r).collect();
+    assert_eq!(rows, expected_rejected);
+    assert_eq!(kept.len() + out.rejected.len(), 4);
+    assert_eq!(out.rejected[0].1, "field `amount` is not > 100");
+}
+
+#[test]
+fn otherwise_takes_only_drop_or_reject() {
+    let err = filter(json!({"field": "amount", "op": ">", "value": 1, "otherwise": "keep"})).unwrap_err();
+    assert!(err.contains("`otherwise`"), "{err}");
 }
