@@ -22,11 +22,13 @@ from wit_world.imports.types import ConfigField, FieldType, PluginInfo, Rejectio
 MASK = "[redacted]"
 
 
-class RecordTransform(exports.RecordTransform):
-    """The plugin's one instance; `init` sets its fields."""
+# The top-level fields to redact, set by `init`. Module state, because
+# componentize-py makes a new `RecordTransform` object for every call.
+FIELDS: list = []
 
-    # The top-level fields to redact, set by `init`.
-    fields: list = []
+
+class RecordTransform(exports.RecordTransform):
+    """The exported interface; its state lives in the module."""
 
     def describe(self) -> PluginInfo:
         return PluginInfo(
@@ -59,7 +61,7 @@ class RecordTransform(exports.RecordTransform):
         fields = parsed.get("fields", [])
         if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
             raise Err("config key `fields` must be a list of field names, e.g. [\"email\"]")
-        self.fields = fields
+        FIELDS[:] = fields
         host.log(host.Level.DEBUG, f"redacting {len(fields)} fields")
 
     def transform(self, records: list) -> RecordResult:
@@ -83,7 +85,7 @@ class RecordTransform(exports.RecordTransform):
                 continue
             if value.get("status") == "cancelled":
                 continue
-            for field in self.fields:
+            for field in FIELDS:
                 if field in value:
                     value[field] = MASK
             record.value = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()

@@ -72,6 +72,9 @@ pub enum EncodeError {
     },
 }
 
+/// For each value column of a schema, its index and its `"name":` key text.
+type Keys = Vec<(usize, Vec<u8>)>;
+
 /// Writes batches as JSON objects, one per row.
 ///
 /// It remembers the last schema it checked, so a stream of batches with one
@@ -80,7 +83,7 @@ pub enum EncodeError {
 pub struct JsonEncoder {
     /// The schema last checked, with the pre-escaped `"name":` keys of its
     /// value columns.
-    checked: Option<(SchemaRef, Vec<(usize, Vec<u8>)>)>,
+    checked: Option<(SchemaRef, Keys)>,
     /// Whether each row is followed by a newline.
     newline: bool,
 }
@@ -143,7 +146,7 @@ impl JsonEncoder {
 
 /// Checks every value column of `schema` and returns, for each, its index
 /// and its key text (`"name":`, with a leading comma after the first).
-fn check_schema(schema: &SchemaRef) -> Result<Vec<(usize, Vec<u8>)>, EncodeError> {
+fn check_schema(schema: &SchemaRef) -> Result<Keys, EncodeError> {
     let mut keys = Vec::new();
     for (index, field) in schema.fields().iter().enumerate() {
         if record::is_metadata(field.name()) {

@@ -111,6 +111,9 @@ fn rich_schema() -> SchemaRef {
     ]))
 }
 
+/// The struct column of a generated row: `n` and `tags`.
+type Inner = (Option<i8>, Option<Vec<Option<String>>>);
+
 /// One generated row of [`rich_schema`].
 #[derive(Debug, Clone)]
 struct Row {
@@ -125,7 +128,7 @@ struct Row {
     ts: Option<i64>,
     dec: Option<i128>,
     j: Option<i64>,
-    st: Option<(Option<i8>, Option<Vec<Option<String>>>)>,
+    st: Option<Inner>,
 }
 
 /// Dates in years 0..=9999, the range RFC 3339 text covers.

@@ -22,6 +22,8 @@ pub struct OffsetTracker {
     queues: BTreeMap<TopicPartition, VecDeque<(u64, i64)>>,
     /// Batches acknowledged in full.
     complete: HashSet<u64>,
+    /// Batches registered and not yet acknowledged in full.
+    pending: HashSet<u64>,
     /// The last offset handed out for committing, per partition.
     committed: BTreeMap<TopicPartition, i64>,
     /// A batch whose acknowledgement failed, with the reason.
@@ -36,6 +38,7 @@ impl OffsetTracker {
 
     /// Register batch `id` covering `positions` (partition → next offset).
     pub fn begin(&mut self, id: u64, positions: &BTreeMap<TopicPartition, i64>) {
+        self.pending.insert(id);
         for (tp, next) in positions {
             self.queues.entry(tp.clone()).or_default().push_back((id, *next));
         }
@@ -43,6 +46,7 @@ impl OffsetTracker {
 
     /// Mark batch `id` acknowledged in full.
     pub fn complete(&mut self, id: u64) {
+        self.pending.remove(&id);
         self.complete.insert(id);
     }
 
@@ -60,15 +64,7 @@ impl OffsetTracker {
 
     /// Number of batches registered and not yet complete.
     pub fn in_flight(&self) -> usize {
-        let mut ids: HashSet<u64> = HashSet::new();
-        for queue in self.queues.values() {
-            for (id, _) in queue {
-                if !self.complete.contains(id) {
-                    ids.insert(*id);
-                }
-            }
-        }
-        ids.len()
+        self.pending.len()
     }
 
     /// Positions that became committable since the last call.

@@ -295,7 +295,9 @@ impl Sink for KafkaSink {
             }
             if let Some(headers) = parts.headers {
                 if !headers.is_null(row) {
-                    record = record.headers(owned_headers(&headers.value(row)));
+                    if let Some(h) = row_headers(headers, row) {
+                        record = record.headers(h);
+                    }
                 }
             }
             if let Err(e) = send(&self.producer, record) {
@@ -349,6 +351,24 @@ fn raw_values<'a>(
         ends.push(out.len());
     }
     Ok(())
+}
+
+/// Kafka headers of one row of a `__headers` column, read in place (no
+/// per-row slice of the column).
+fn row_headers(headers: &arrow_array::ListArray, row: usize) -> Option<OwnedHeaders> {
+    let structs = headers.values().as_struct_opt()?;
+    let keys = structs.column(0).as_string_opt::<i32>()?;
+    let values = structs.column(1).as_binary_opt::<i32>()?;
+    let offsets = headers.value_offsets();
+    let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+    let mut out = OwnedHeaders::new_with_capacity(end - start);
+    for i in start..end {
+        out = out.insert(KafkaHeader {
+            key: keys.value(i),
+            value: (!values.is_null(i)).then(|| values.value(i)),
+        });
+    }
+    Some(out)
 }
 
 /// Kafka headers from one row's `__headers` entries.

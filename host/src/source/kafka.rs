@@ -8,7 +8,7 @@
 //! acknowledged record.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -65,11 +65,21 @@ struct Shared {
     eof: HashMap<TopicPartition, bool>,
 }
 
+/// Flags the poll loop reads without taking the [`Shared`] lock.
+#[derive(Debug, Default)]
+struct Flags {
+    /// Partitions were revoked and not yet taken by the task.
+    revoked: AtomicBool,
+    /// Some partition is marked at its end.
+    any_eof: AtomicBool,
+}
+
 /// The consumer's context: handles rebalances.
 struct SourceContext {
     pipeline: String,
     tracker: Arc<Mutex<OffsetTracker>>,
     shared: Arc<Mutex<Shared>>,
+    flags: Arc<Flags>,
 }
 
 impl ClientContext for SourceContext {
@@ -120,6 +130,7 @@ impl ConsumerContext for SourceContext {
             shared.eof.remove(tp);
         }
         shared.revoked.extend(partitions);
+        self.flags.revoked.store(true, Ordering::Release);
     }
 
     fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
@@ -157,6 +168,7 @@ fn to_list(offsets: &[(Arc<str>, i32, i64)]) -> Result<TopicPartitionList, Kafka
 pub struct KafkaSource {
     consumer: BaseConsumer<SourceContext>,
     shared: Arc<Mutex<Shared>>,
+    flags: Arc<Flags>,
     topics: HashMap<String, Arc<str>>,
     feed: Option<Arc<FeedProgress>>,
     pipeline: String,
@@ -191,10 +203,12 @@ impl KafkaSource {
                 },
             );
         let shared = Arc::new(Mutex::new(Shared::default()));
+        let flags = Arc::new(Flags::default());
         let context = SourceContext {
             pipeline: spec.pipeline.clone(),
             tracker,
             shared: shared.clone(),
+            flags: flags.clone(),
         };
         let consumer: BaseConsumer<SourceContext> =
             config.create_with_context(context).map_err(|e| SourceError::Kafka {
@@ -207,6 +221,7 @@ impl KafkaSource {
         Ok(KafkaSource {
             consumer,
             shared,
+            flags,
             topics: HashMap::new(),
             feed: spec.feed.clone(),
             pipeline: spec.pipeline.clone(),
@@ -235,9 +250,19 @@ impl Source for KafkaSource {
     ) -> Result<SourceStatus, SourceError> {
         let deadline = Instant::now() + max_wait;
         let start_len = out.len();
+        // Reading the clock for every record costs more than the rest of
+        // the loop; while records flow, look at it every few records.
+        let mut since_clock = 0u32;
+        let mut now = Instant::now();
         loop {
-            let now = Instant::now();
-            if now >= deadline || out.len() >= max_records {
+            if out.len() >= max_records {
+                break;
+            }
+            if since_clock >= 32 {
+                now = Instant::now();
+                since_clock = 0;
+            }
+            if now >= deadline {
                 break;
             }
             let timeout = if out.len() > start_len {
@@ -247,11 +272,13 @@ impl Source for KafkaSource {
             };
             match self.consumer.poll(timeout) {
                 None => {
+                    now = Instant::now();
                     if out.len() == start_len && self.is_idle() {
                         break;
                     }
                 }
                 Some(Err(KafkaError::PartitionEOF(partition))) => {
+                    now = Instant::now();
                     // The event names the partition number only. With
                     // several topics every partition of that number is
                     // marked; a record arriving clears its own again, and
@@ -262,8 +289,10 @@ impl Source for KafkaSource {
                             *eof = true;
                         }
                     }
+                    self.flags.any_eof.store(true, Ordering::Release);
                 }
                 Some(Err(e)) => {
+                    now = Instant::now();
                     if is_fatal(&e) {
                         return Err(SourceError::Kafka {
                             message: e.to_string(),
@@ -272,6 +301,7 @@ impl Source for KafkaSource {
                     tracing::warn!(pipeline = %self.pipeline, error = %e, "kafka consumer error; retrying");
                 }
                 Some(Ok(message)) => {
+                    since_clock += 1;
                     let topic = match self.topics.get(message.topic()) {
                         Some(t) => t.clone(),
                         None => {
@@ -300,12 +330,15 @@ impl Source for KafkaSource {
                         headers,
                         topic,
                     };
-                    {
+                    if self.flags.any_eof.load(Ordering::Acquire) {
                         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                         if let Some(eof) =
                             shared.eof.get_mut(&(record.topic.clone(), record.partition))
                         {
                             *eof = false;
+                        }
+                        if !shared.eof.values().any(|e| *e) {
+                            self.flags.any_eof.store(false, Ordering::Release);
                         }
                     }
                     if let Some(feed) = &self.feed {
@@ -316,11 +349,11 @@ impl Source for KafkaSource {
             }
             // Records of partitions revoked during this poll belong to
             // their next owner now.
-            let revoked = {
-                let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-                shared.revoked.clone()
-            };
-            if !revoked.is_empty() {
+            if self.flags.revoked.load(Ordering::Acquire) {
+                let revoked = {
+                    let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+                    shared.revoked.clone()
+                };
                 out.retain(|r| !revoked.iter().any(|(t, p)| *t == r.topic && *p == r.partition));
             }
         }
@@ -375,6 +408,9 @@ impl Source for KafkaSource {
     }
 
     fn take_revoked(&mut self) -> Vec<(Arc<str>, i32)> {
+        if !self.flags.revoked.swap(false, Ordering::AcqRel) {
+            return Vec::new();
+        }
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
         std::mem::take(&mut shared.revoked)
     }

@@ -54,7 +54,7 @@ impl HostWallClock for Epoch {
 }
 
 /// The fixed random sequence: splitmix64 from [`FIXED_SEED`].
-fn fixed_bytes() -> Vec<u8> {
+pub(super) fn fixed_bytes() -> Vec<u8> {
     let mut state = FIXED_SEED;
     let mut bytes = Vec::with_capacity(FIXED_CYCLE);
     while bytes.len() < FIXED_CYCLE {

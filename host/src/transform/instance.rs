@@ -389,6 +389,20 @@ impl Transform {
         })
     }
 
+    /// Hand a record plugin `records` as they are and return its answer
+    /// unchecked, for testing what a plugin does with records the host
+    /// would not build.
+    #[cfg(test)]
+    pub(super) fn call_records(
+        &mut self,
+        records: Vec<super::bindings::record::Record>,
+    ) -> Result<super::bindings::record::RecordResult, TransformError> {
+        self.call(|bindings, store| match bindings {
+            Bindings::Record(b) => Some(b.sabot_plugin_record_transform().call_transform(store, &records)),
+            Bindings::Batch(_) => None,
+        })
+    }
+
     /// Make one `transform` call on the live instance, under the deadline;
     /// a crash throws the instance away. `call` answers `None` when the
     /// instance is of the other world, which cannot happen since a plugin

@@ -65,6 +65,8 @@ mod plugin;
 mod records;
 
 #[cfg(test)]
+mod record_tests;
+#[cfg(test)]
 mod tests;
 
 pub use capabilities::{GUEST_DIR, Grants};
