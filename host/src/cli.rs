@@ -6,7 +6,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{load_file, ConfigError, LoadedPipeline};
 use crate::embedded::EmbeddedBroker;
 use crate::plan::{plan, PlanOptions, SinkPlan, SourcePlan, TaskPlan};
-use crate::runtime::{run_pipelines, RunOptions};
+use crate::runtime::{run_pipelines, Control, RunOptions};
 use crate::transform::Engine;
 
 /// Sabot: Kafka in, Arrow batches through WebAssembly transforms, sinks out.
@@ -39,6 +39,9 @@ pub enum Command {
     /// Load and plan pipeline files without moving a record; print every
     /// problem with its YAML path; exit 1 if there is any.
     Validate(ValidateArgs),
+    /// Write, build and try transform plugins: `plugin new`, `plugin
+    /// build`, `plugin test`.
+    Plugin(crate::authoring::PluginArgs),
 }
 
 /// Arguments of `sabot run`.
@@ -56,6 +59,12 @@ pub struct RunArgs {
     /// Seconds to wait for brokers to answer while planning.
     #[arg(long, default_value_t = 10)]
     pub connect_timeout: u64,
+    /// Watch the files: when one changes and still plans cleanly, swap its
+    /// pipeline's transforms (plugins and their config) at the next batch
+    /// boundary, without losing or repeating committed records. Changes to
+    /// other parts are reported and need a restart.
+    #[arg(long)]
+    pub watch: bool,
 }
 
 /// Arguments of `sabot validate`.
@@ -77,6 +86,7 @@ pub fn main(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
+        Command::Plugin(args) => crate::authoring::main(args),
     }
 }
 
@@ -144,21 +154,25 @@ fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, S
     Ok(Some(broker))
 }
 
-fn plan_all(
-    loaded: &[LoadedPipeline],
-    options: &PlanOptions,
-) -> Result<Vec<TaskPlan>, Vec<ConfigError>> {
-    let engine = match Engine::new() {
-        Ok(e) => e,
+fn engine() -> Option<Engine> {
+    match Engine::new() {
+        Ok(e) => Some(e),
         Err(e) => {
             eprintln!("error: cannot start the WebAssembly engine: {e}");
-            return Err(Vec::new());
+            None
         }
-    };
+    }
+}
+
+fn plan_all(
+    loaded: &[LoadedPipeline],
+    engine: &Engine,
+    options: &PlanOptions,
+) -> Result<Vec<TaskPlan>, Vec<ConfigError>> {
     let mut plans = Vec::new();
     let mut errors = Vec::new();
     for l in loaded {
-        match plan(l, &engine, options) {
+        match plan(l, engine, options) {
             Ok(p) => plans.push(p),
             Err(e) => errors.push(e),
         }
@@ -186,7 +200,10 @@ fn run(args: RunArgs) -> ExitCode {
         connect_timeout: Duration::from_secs(args.connect_timeout),
         embedded: embedded.as_ref().map(|e| e.bootstrap().to_owned()),
     };
-    let plans = match plan_all(&loaded, &options) {
+    let Some(engine) = engine() else {
+        return ExitCode::FAILURE;
+    };
+    let plans = match plan_all(&loaded, &engine, &options) {
         Ok(p) => p,
         Err(errors) => {
             for e in errors {
@@ -203,15 +220,28 @@ fn run(args: RunArgs) -> ExitCode {
         let _ = signal_hook::flag::register(signal, stop.clone());
     }
     let run_options = RunOptions {
-        until_idle: args.until_idle,
         progress: (args.progress > 0.0).then(|| Duration::from_secs_f64(args.progress)),
     };
+    let controls: Vec<Arc<Control>> = plans
+        .iter()
+        .map(|_| Arc::new(Control::new(args.until_idle)))
+        .collect();
+    let finished = Arc::new(AtomicBool::new(false));
+    let watcher = args.watch.then(|| {
+        let (loaded, controls, finished) = (loaded.clone(), controls.clone(), finished.clone());
+        let (engine, options) = (engine.clone(), options.clone());
+        std::thread::spawn(move || watch(&loaded, &controls, &engine, &options, &finished))
+    });
     let outcomes = run_pipelines(
-        plans,
+        plans.into_iter().zip(controls).collect(),
         &run_options,
         stop,
         embedded.as_ref().map(|e| e.bootstrap()),
     );
+    finished.store(true, Ordering::Release);
+    if let Some(w) = watcher {
+        let _ = w.join();
+    }
     let mut failed = false;
     for o in &outcomes {
         let t = &o.totals;
@@ -268,7 +298,10 @@ fn validate(args: ValidateArgs) -> ExitCode {
                 .map_or_else(|| "127.0.0.1:9".to_owned(), |e| e.bootstrap().to_owned()),
         ),
     };
-    match plan_all(&loaded, &options) {
+    let Some(engine) = engine() else {
+        return ExitCode::FAILURE;
+    };
+    match plan_all(&loaded, &engine, &options) {
         Ok(plans) => {
             for (l, p) in loaded.iter().zip(&plans) {
                 println!("ok: `{}`: {}", l.file.display(), describe(p));
@@ -280,6 +313,60 @@ fn validate(args: ValidateArgs) -> ExitCode {
                 eprintln!("error: {e}");
             }
             ExitCode::FAILURE
+        }
+    }
+}
+
+/// Watch `loaded`'s files until `finished`; swap the transforms of a
+/// pipeline whose file changed and plans cleanly.
+fn watch(
+    loaded: &[LoadedPipeline],
+    controls: &[Arc<Control>],
+    engine: &Engine,
+    options: &PlanOptions,
+    finished: &AtomicBool,
+) {
+    let modified = |l: &LoadedPipeline| std::fs::metadata(&l.file).and_then(|m| m.modified()).ok();
+    let mut seen: Vec<_> = loaded.iter().map(modified).collect();
+    while !finished.load(Ordering::Acquire) {
+        std::thread::sleep(Duration::from_millis(250));
+        for (i, l) in loaded.iter().enumerate() {
+            let now = modified(l);
+            if now == seen[i] {
+                continue;
+            }
+            seen[i] = now;
+            let fresh = match load_file(&l.file) {
+                Ok(fresh) => fresh,
+                Err(e) => {
+                    eprintln!("warning: {e}\n  the running pipeline keeps its current version");
+                    continue;
+                }
+            };
+            let same_rest = format!(
+                "{:?}{:?}{:?}{:?}{}",
+                fresh.config.source, fresh.config.sink, fresh.config.errors, fresh.config.batch, fresh.config.name
+            ) == format!(
+                "{:?}{:?}{:?}{:?}{}",
+                l.config.source, l.config.sink, l.config.errors, l.config.batch, l.config.name
+            );
+            if !same_rest {
+                eprintln!(
+                    "warning: `{}` changed outside `transforms`; only transforms change while running, restart for the rest",
+                    l.file.display()
+                );
+            }
+            match plan(&fresh, engine, options) {
+                Ok(p) => {
+                    eprintln!(
+                        "note: `{}` changed; swapping the transforms of `{}` at the next batch",
+                        l.file.display(),
+                        p.pipeline
+                    );
+                    controls[i].swap_transforms(p.transforms);
+                }
+                Err(e) => eprintln!("warning: {e}\n  the running pipeline keeps its current version"),
+            }
         }
     }
 }

@@ -12,6 +12,7 @@
 //! `cli` is the `sabot` binary's command line; `embedded` is the in-memory
 //! broker of the quickstart.
 
+pub mod authoring;
 pub mod cli;
 pub mod config;
 pub mod embedded;

@@ -22,11 +22,9 @@ use crate::plan::TaskPlan;
 pub use metrics::{Metrics, Snapshot};
 pub use task::{run_task, Control, TaskError, TaskSummary};
 
-/// How a run is shown and when it ends.
+/// How a run is shown.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
-    /// End each pipeline once its source is idle.
-    pub until_idle: bool,
     /// Print a progress line this often on standard error; never if `None`.
     pub progress: Option<Duration>,
 }
@@ -46,8 +44,11 @@ pub struct PipelineOutcome {
 
 /// Run `plans` until they are idle (with `until_idle`), fail, or `stop` is
 /// set (by a signal handler, usually).
+///
+/// Each plan comes with the [`Control`] its task obeys, so the caller can
+/// pause it or swap its transforms while it runs.
 pub fn run_pipelines(
-    plans: Vec<TaskPlan>,
+    plans: Vec<(TaskPlan, Arc<Control>)>,
     options: &RunOptions,
     stop: Arc<AtomicBool>,
     embedded: Option<&str>,
@@ -57,8 +58,9 @@ pub fn run_pipelines(
     let mut feeds = Vec::new();
     let feed_stop = Arc::new(AtomicBool::new(false));
     let mut watched: Vec<(String, Arc<Metrics>)> = Vec::new();
+    let mut controls: Vec<Arc<Control>> = Vec::new();
 
-    for plan in plans {
+    for (plan, control) in plans {
         if let (Some(feed), Some(bootstrap)) = (plan.feed.clone(), embedded) {
             let bootstrap = bootstrap.to_owned();
             let feed_stop = feed_stop.clone();
@@ -71,22 +73,7 @@ pub fn run_pipelines(
         }
         let metrics = Arc::new(Metrics::default());
         watched.push((plan.pipeline.clone(), metrics.clone()));
-        let control = Arc::new(Control {
-            until_idle: options.until_idle,
-            ..Control::default()
-        });
-        let stop = stop.clone();
-        let control_for_stop = control.clone();
-        // Forward the process-wide stop flag to the task's own control.
-        let forward = std::thread::spawn(move || {
-            while !stop.load(Ordering::Acquire) {
-                if Arc::strong_count(&control_for_stop) == 1 {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            control_for_stop.stop.store(true, Ordering::Release);
-        });
+        controls.push(control.clone());
         let name = plan.pipeline.clone();
         let handle = std::thread::Builder::new()
             .name(format!("task-{name}"))
@@ -96,16 +83,12 @@ pub fn run_pipelines(
                 if let Err(e) = &result {
                     tracing::error!(pipeline = %plan.pipeline, error = %e, "pipeline failed");
                 }
-                drop(control);
-                (
-                    PipelineOutcome {
-                        pipeline: plan.pipeline.clone(),
-                        totals: metrics.snapshot(),
-                        elapsed: task_started.elapsed(),
-                        result,
-                    },
-                    forward,
-                )
+                PipelineOutcome {
+                    pipeline: plan.pipeline.clone(),
+                    totals: metrics.snapshot(),
+                    elapsed: task_started.elapsed(),
+                    result,
+                }
             });
         match handle {
             Ok(h) => handles.push(h),
@@ -121,6 +104,12 @@ pub fn run_pipelines(
     let mut next_line = options.progress.map(|p| Instant::now() + p);
     while handles.iter().any(|h| !h.is_finished()) {
         std::thread::sleep(Duration::from_millis(50));
+        // Forward the process-wide stop flag to every task.
+        if stop.load(Ordering::Acquire) {
+            for c in &controls {
+                c.stop.store(true, Ordering::Release);
+            }
+        }
         if let (Some(at), Some(every)) = (next_line, options.progress) {
             if Instant::now() >= at {
                 print_progress(&watched, &mut last, started);
@@ -136,10 +125,7 @@ pub fn run_pipelines(
     let mut outcomes = Vec::new();
     for h in handles {
         match h.join() {
-            Ok((outcome, forward)) => {
-                let _ = forward.join();
-                outcomes.push(outcome);
-            }
+            Ok(outcome) => outcomes.push(outcome),
             Err(_) => tracing::error!("a task thread panicked"),
         }
     }

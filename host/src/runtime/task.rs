@@ -51,7 +51,7 @@ const IDLE_GRACE: Duration = Duration::from_millis(300);
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Requests to a running task.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Control {
     /// Finish the batch in flight, commit, and return.
     pub stop: AtomicBool,
@@ -59,6 +59,40 @@ pub struct Control {
     pub paused: AtomicBool,
     /// Return once the source is idle.
     pub until_idle: bool,
+    /// New transforms to swap in at the next batch boundary.
+    swap: Mutex<Option<Vec<crate::plan::TransformPlan>>>,
+}
+
+impl std::fmt::Debug for Control {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Control")
+            .field("stop", &self.stop)
+            .field("paused", &self.paused)
+            .field("until_idle", &self.until_idle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Control {
+    /// A control for a task that runs until stopped (or, with
+    /// `until_idle`, until its source is idle).
+    pub fn new(until_idle: bool) -> Self {
+        Control {
+            until_idle,
+            ..Control::default()
+        }
+    }
+
+    /// Replace the task's transforms once the batch in flight is through.
+    /// The batches already sent keep their acknowledgements and commits,
+    /// so no committed record is lost or repeated by the swap.
+    pub fn swap_transforms(&self, transforms: Vec<crate::plan::TransformPlan>) {
+        *self.swap.lock().unwrap_or_else(|p| p.into_inner()) = Some(transforms);
+    }
+
+    fn take_swap(&self) -> Option<Vec<crate::plan::TransformPlan>> {
+        self.swap.lock().unwrap_or_else(|p| p.into_inner()).take()
+    }
 }
 
 /// Why a task ended before it was asked to.
@@ -209,6 +243,9 @@ impl<'a> Task<'a> {
         let mut paused = false;
         let mut idle_since: Option<Instant> = None;
         while !control.stop.load(Ordering::Acquire) {
+            if let Some(plans) = control.take_swap() {
+                self.swap(plans);
+            }
             let want_pause = control.paused.load(Ordering::Acquire);
             if want_pause != paused {
                 if want_pause {
@@ -251,6 +288,34 @@ impl<'a> Task<'a> {
         Ok(())
     }
 
+    /// Instantiate `plans` and put them in place of the current
+    /// transforms; on any failure keep the current ones.
+    fn swap(&mut self, plans: Vec<crate::plan::TransformPlan>) {
+        let mut fresh = Vec::with_capacity(plans.len());
+        for t in &plans {
+            match Transform::new(&t.plugin, &t.config, t.limits.clone(), &self.plan.pipeline) {
+                Ok(instance) => fresh.push((t.name.clone(), instance)),
+                Err(e) => {
+                    tracing::error!(
+                        pipeline = %self.plan.pipeline,
+                        transform = %t.name,
+                        error = %e,
+                        "cannot start the new transforms; keeping the current ones"
+                    );
+                    return;
+                }
+            }
+        }
+        let names: Vec<&str> = plans.iter().map(|t| t.name.as_str()).collect();
+        tracing::info!(
+            pipeline = %self.plan.pipeline,
+            transforms = ?names,
+            first_batch = self.next_batch,
+            "transforms swapped"
+        );
+        self.transforms = fresh;
+    }
+
     /// Decode, transform and send one batch.
     fn process(&mut self, raw: &[RawRecord]) -> Result<(), TaskError> {
         Metrics::add(&self.metrics.records_in, raw.len());
@@ -268,17 +333,65 @@ impl<'a> Task<'a> {
             ));
         }
 
+        let dead_lettering =
+            self.plan.policy == BadRecordPolicy::DeadLetter && self.dead_letter.is_some();
         for (name, transform) in &mut self.transforms {
             if batch.num_rows() == 0 {
                 break;
             }
             let rows_in = batch.num_rows();
-            let output = transform.apply(&batch).map_err(|e| TaskError::Transform {
-                name: name.clone(),
-                first: first_position(raw),
-                message: e.to_string(),
-            })?;
             let mut index: Option<HashMap<(i32, i64), usize>> = None;
+            let output = match transform.apply(&batch) {
+                Ok(output) => output,
+                Err(e) if dead_lettering => {
+                    // The plugin failed on the whole batch (a trap, a
+                    // timeout, running out of memory, or an error or bad
+                    // output of its own): under `dead-letter` its rows are
+                    // bad records, and the next batch gets a fresh start.
+                    let class = if e.is_crash() { "plugin-crash" } else { "plugin-failed" };
+                    tracing::warn!(
+                        pipeline = %self.plan.pipeline,
+                        transform = %name,
+                        first = %first_position(raw),
+                        error = %e,
+                        rows = rows_in,
+                        "transform failed on a batch; its rows go to the dead-letter topic"
+                    );
+                    for row in 0..rows_in {
+                        match origin_of(&batch, row, raw, &mut index) {
+                            Some(i) => bad.push((
+                                i,
+                                BadRecord {
+                                    stage: format!("transform:{name}"),
+                                    class,
+                                    message: e.to_string(),
+                                },
+                            )),
+                            None => {
+                                return Err(TaskError::Transform {
+                                    name: name.clone(),
+                                    first: first_position(raw),
+                                    message: format!(
+                                        "{e}; and its rows cannot be dead-lettered: an earlier \
+                                         transform removed their `{}`/`{}` columns",
+                                        record::PARTITION,
+                                        record::OFFSET
+                                    ),
+                                })
+                            }
+                        }
+                    }
+                    batch = RecordBatch::new_empty(batch.schema());
+                    break;
+                }
+                Err(e) => {
+                    return Err(TaskError::Transform {
+                        name: name.clone(),
+                        first: first_position(raw),
+                        message: e.to_string(),
+                    })
+                }
+            };
             for rejection in &output.rejected {
                 let origin = origin_of(&batch, rejection.row as usize, raw, &mut index);
                 match origin {
@@ -514,10 +627,7 @@ mod tests {
     fn generated_records_reach_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out.jsonl");
-        let control = Control {
-            until_idle: true,
-            ..Default::default()
-        };
+        let control = Control::new(true);
         let metrics = Metrics::default();
         run_task(&plan(0.0, &out), &control, &metrics).expect("runs");
         let text = std::fs::read_to_string(&out).expect("output");
@@ -532,10 +642,7 @@ mod tests {
     fn a_bad_record_under_the_fail_policy_stops_the_task_at_that_record() {
         let dir = tempfile::tempdir().expect("tempdir");
         let out = dir.path().join("out.jsonl");
-        let control = Control {
-            until_idle: true,
-            ..Default::default()
-        };
+        let control = Control::new(true);
         // Which record is the first bad one: the generator says.
         let mut generator = crate::source::datagen::OrderGenerator::new(9, 0.2);
         let first_bad = (0..3000)

@@ -1,9 +1,21 @@
 //! The WebAssembly transform host.
 //!
 //! A transform plugin is a WebAssembly component that exports
-//! `sabot:plugin/batch-transform@0.1.0` (see `wit/plugin.wit`). This module
+//! `sabot:plugin/batch-transform@0.1.0` or
+//! `sabot:plugin/record-transform@0.1.0` (see `wit/plugin.wit`). This module
 //! compiles plugins, runs one instance of a plugin per pipeline task, and
-//! hands it one Arrow batch per call.
+//! hands it one batch per call.
+//!
+//! # The two worlds
+//!
+//! [`Plugin::load`] tells the worlds apart by the component's exports
+//! ([`World`]). A batch plugin gets the Arrow batch itself, as an IPC
+//! stream. A record plugin gets one `record` per row: key, headers, topic,
+//! partition, offset and timestamp from the metadata columns, and as value
+//! the row's value columns as one JSON object. The records it returns are
+//! decoded back with the input's value schema; a returned value that does
+//! not decode is a [`TransformError::BadOutput`] naming the record's index
+//! in the returned list. The details are in the `records` module's docs.
 //!
 //! # The pieces
 //!
@@ -33,11 +45,17 @@
 //!
 //! A plugin sees nothing of the host it is not given. Its WASI imports are
 //! linked to an empty context: no files, environment variables, arguments,
-//! sockets or standard streams. Clocks and random numbers are the WASI
-//! defaults, because Rust's standard library needs random numbers to seed
-//! its hash maps. The one import of its own is `host.log`, which writes to
-//! this process's log (target `sabot::plugin`) with the fields `plugin` and
-//! `pipeline`.
+//! sockets or standard streams. Unless [`Grants`] (passed with
+//! [`Transform::with_grants`]; [`Transform::new`] grants nothing) say
+//! otherwise, its wall clock reads 1970-01-01T00:00:00Z and its random
+//! numbers, secure and insecure alike, are one fixed sequence, the same in
+//! every instance, so a plugin's output depends on its input and config
+//! only. Rust's standard library and Python still start, since they only
+//! need some random bytes to seed hash maps; do not rely on them for
+//! secrets without `random` granted. The monotonic clock is the host's. A
+//! granted `read_dir` is mounted read-only at [`GUEST_DIR`]. The one import
+//! of its own is `host.log`, which writes to this process's log (target
+//! `sabot::plugin`) with the fields `plugin` and `pipeline`.
 //!
 //! Every call into a plugin runs under [`Limits`]: a deadline enforced by
 //! epoch interruption (the engine's clock ticks every 10 ms, so a deadline

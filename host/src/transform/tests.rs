@@ -648,7 +648,7 @@ fn the_filter_plugin_keeps_matching_rows() {
         .iter()
         .map(|f| f.name.as_str())
         .collect();
-    assert_eq!(names, vec!["field", "op", "value"]);
+    assert_eq!(names, vec!["field", "op", "value", "otherwise"]);
 
     let config = json!({"field": "amount", "op": ">", "value": 100});
     let mut filter = Transform::new(&plugin, &config, Limits::default(), "orders").unwrap();
@@ -775,10 +775,7 @@ fn a_trapping_plugin_fails_the_task_naming_the_plugin_and_the_first_offset() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
     let plan = datagen_task(plugin, "boom", &out);
-    let control = crate::runtime::Control {
-        until_idle: true,
-        ..Default::default()
-    };
+    let control = crate::runtime::Control::new(true);
     let err = crate::runtime::run_task(&plan, &control, &Default::default()).unwrap_err();
     let message = err.to_string();
     assert!(

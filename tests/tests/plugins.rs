@@ -1,0 +1,163 @@
+//! Plugins inside running pipelines: a live swap of transforms, and a
+//! failing plugin that only affects its own pipeline.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, Broker, TestRecord};
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+/// An orders → mask(`mask`) → file pipeline on `run`'s topics.
+fn masking_pipeline(broker: &Broker, run: &OrdersRun, mask: &str) -> String {
+    let plugins = repo_root().join("plugins/dist");
+    format!(
+        "apiVersion: sabot/v1\nname: swap\nsource:\n  kafka:\n    brokers: {}\n    topics: [{}]\n    group: {}\n\
+         \x20   format: {{ json: {{ schema: {{ id: int64, customer: {{ struct: {{ email: utf8 }} }}, amount: float64 }} }} }}\n\
+         transforms:\n  - plugin: {}/filter.wasm\n    config: {{ field: amount, op: \">\", value: 100 }}\n\
+         \x20 - plugin: {}/mask.wasm\n    config: {{ fields: [customer.email], mask: \"{mask}\" }}\n\
+         sink:\n  file: {{ path: {} }}\nerrors: {{ on_bad_record: dead-letter, dead_letter_topic: {} }}\n",
+        broker.bootstrap(),
+        run.input,
+        run.file_group,
+        plugins.display(),
+        plugins.display(),
+        run.file.display(),
+        run.file_dlq_topic
+    )
+}
+
+#[test]
+fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
+    let broker = kafka();
+    let run = OrdersRun::new(broker, 3);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = write(dir.path(), "swap.yaml", &masking_pipeline(broker, &run, "AAA"));
+    broker.produce(&run.input, &(0..20_000).map(order).collect::<Vec<TestRecord>>());
+    let first: BTreeSet<u64> = (0..20_000).filter(|i| is_kept(*i)).collect();
+
+    let mut child = Command::new(sabot_bin())
+        .args(["run", &file, "--watch", "--progress", "0"])
+        .current_dir(repo_root())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .env("RUST_LOG", "info")
+        .spawn()
+        .expect("sabot starts");
+    assert!(wait_until(Duration::from_secs(60), || run.file_lines().len() >= first.len()));
+
+    // Change the mask in the file; the running pipeline swaps it in.
+    std::fs::write(&file, masking_pipeline(broker, &run, "BBB")).expect("rewrite");
+    std::thread::sleep(Duration::from_secs(2));
+    broker.produce(&run.input, &(20_000..40_000).map(order).collect::<Vec<TestRecord>>());
+    let second: BTreeSet<u64> = (20_000..40_000).filter(|i| is_kept(*i)).collect();
+    assert!(wait_until(Duration::from_secs(60), || {
+        run.file_lines().len() >= first.len() + second.len()
+    }));
+    // SAFETY: the pid is of the child this test started and still owns.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().expect("sabot exits");
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        use std::io::Read;
+        let _ = e.read_to_string(&mut err);
+    }
+    assert!(status.success(), "{err}");
+    assert!(err.contains("transforms swapped"), "{err}");
+
+    let mut seen: BTreeMap<u64, String> = BTreeMap::new();
+    for v in run.file_lines() {
+        let id = v["id"].as_u64().expect("id");
+        let email = v["customer"]["email"].as_str().expect("email").to_owned();
+        assert!(seen.insert(id, email).is_none(), "order {id} written twice");
+    }
+    let ids: BTreeSet<u64> = seen.keys().copied().collect();
+    assert_eq!(ids, first.union(&second).copied().collect());
+    for id in &first {
+        assert_eq!(seen[id], "AAA", "order {id} was read before the swap");
+    }
+    for id in &second {
+        assert_eq!(seen[id], "BBB", "order {id} was read after the swap");
+    }
+    assert_eq!(
+        broker.committed(&run.file_group, &run.input),
+        broker.end_offsets(&run.input)
+    );
+}
+
+#[test]
+fn a_failing_plugin_dead_letters_its_batches_and_leaves_other_pipelines_alone() {
+    let broker = kafka();
+    let run = OrdersRun::new(broker, 3);
+    const N: u64 = 5_000;
+    broker.produce(&run.input, &(0..N).map(order).collect::<Vec<TestRecord>>());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let plugins = repo_root().join("plugins/dist");
+    let broken_dlq = broker.new_topic("broken-dlq", 1);
+    let broken_out = dir.path().join("broken.jsonl");
+    // `require: true` on a field no batch has: the plugin fails every batch.
+    let broken = write(
+        dir.path(),
+        "broken.yaml",
+        &format!(
+            "apiVersion: sabot/v1\nname: broken\nsource:\n  kafka:\n    brokers: {}\n    topics: [{}]\n    group: {}\n\
+             \x20   format: {{ json: {{ schema: {{ id: int64, amount: float64 }} }} }}\n\
+             transforms:\n  - plugin: {}/mask.wasm\n    config: {{ fields: [nowhere], require: true }}\n\
+             sink:\n  file: {{ path: {} }}\nerrors: {{ on_bad_record: dead-letter, dead_letter_topic: {broken_dlq} }}\n",
+            broker.bootstrap(),
+            run.input,
+            unique_name("broken"),
+            plugins.display(),
+            broken_out.display()
+        ),
+    );
+    let out = sabot(
+        &["run", &broken, &pipeline("orders-to-file.yaml"), "--until-idle", "--progress", "0"],
+        &run.env,
+    );
+    assert_success(&out);
+
+    // The healthy pipeline did all its work.
+    let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
+    let ids: BTreeSet<u64> = run
+        .file_lines()
+        .iter()
+        .map(|v| v["id"].as_u64().expect("id"))
+        .collect();
+    assert_eq!(ids, kept);
+
+    // The broken one wrote nothing and dead-lettered every record, as it was.
+    assert_eq!(std::fs::read_to_string(&broken_out).unwrap_or_default(), "");
+    let dead = broker.consume_all(&broken_dlq, N as usize, Duration::from_secs(30));
+    assert_eq!(dead.len(), N as usize);
+    let mut classes: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &dead {
+        let class = r.header("sabot.error.class").flatten().expect("class");
+        *classes.entry(String::from_utf8_lossy(class).into_owned()).or_default() += 1;
+        if class == b"plugin-failed" {
+            let message = String::from_utf8_lossy(
+                r.header("sabot.error.message").flatten().expect("message"),
+            )
+            .into_owned();
+            assert!(message.contains("plugin `mask`") && message.contains("`nowhere`"), "{message}");
+            assert_eq!(r.header("sabot.error.stage").flatten(), Some(&b"transform:mask"[..]));
+        }
+    }
+    let undecodable = (0..N).filter(|i| expected_reason(*i).is_some()).count();
+    assert_eq!(classes.get("decode").copied().unwrap_or(0), undecodable);
+    assert_eq!(classes.get("plugin-failed").copied().unwrap_or(0), N as usize - undecodable);
+}
