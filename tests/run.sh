@@ -34,9 +34,9 @@ mkdir -p "$(dirname "$LOG")"
 : >"$LOG"
 
 if [[ -x plugins/build.sh ]]; then
-  echo "run: plugins/build.sh --test"
-  if ! plugins/build.sh --test 2>&1 | tee -a "$LOG"; then
-    summary FAILED "plugins/build.sh --test; full output in $LOG"
+  echo "run: plugins/build.sh --test --require-python"
+  if ! plugins/build.sh --test --require-python 2>&1 | tee -a "$LOG"; then
+    summary FAILED "plugins/build.sh --test --require-python; full output in $LOG"
     exit 1
   fi
 else

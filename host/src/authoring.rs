@@ -145,11 +145,13 @@ pub fn new_plugin(
         source,
     })?;
     let sdk = match sdk {
-        Some(sdk) => Some(std::path::absolute(sdk).map_err(|source| AuthoringError::Io {
-            action: "find",
-            path: sdk.to_owned(),
-            source,
-        })?),
+        Some(sdk) => Some(
+            std::path::absolute(sdk).map_err(|source| AuthoringError::Io {
+                action: "find",
+                path: sdk.to_owned(),
+                source,
+            })?,
+        ),
         None => find_sdk(&absolute),
     };
     let dependency = match &sdk {
@@ -175,7 +177,10 @@ pub fn new_plugin(
         (PathBuf::from("expected.jsonl"), EXPECTED.to_owned()),
         (PathBuf::from(".gitignore"), "/target\n".to_owned()),
     ];
-    if let Some(lock) = sdk.as_ref().and_then(|s| s.parent()).map(|p| p.join("Cargo.lock"))
+    if let Some(lock) = sdk
+        .as_ref()
+        .and_then(|s| s.parent())
+        .map(|p| p.join("Cargo.lock"))
         && let Ok(text) = std::fs::read_to_string(&lock)
     {
         files.push((PathBuf::from("Cargo.lock"), text));
@@ -235,7 +240,10 @@ pub fn build_plugin(dir: &Path) -> Result<PathBuf, AuthoringError> {
         })?;
     if !status.success() {
         return Err(AuthoringError::Tool {
-            message: format!("`cargo build` of `{}` failed ({status}); see its output above", manifest.display()),
+            message: format!(
+                "`cargo build` of `{}` failed ({status}); see its output above",
+                manifest.display()
+            ),
         });
     }
     component_path(&manifest)
@@ -282,7 +290,13 @@ fn ensure_target() -> Result<(), AuthoringError> {
 /// Where cargo puts the component of the crate at `manifest`.
 fn component_path(manifest: &Path) -> Result<PathBuf, AuthoringError> {
     let output = Command::new("cargo")
-        .args(["metadata", "--format-version", "1", "--no-deps", "--manifest-path"])
+        .args([
+            "metadata",
+            "--format-version",
+            "1",
+            "--no-deps",
+            "--manifest-path",
+        ])
         .arg(manifest)
         .output()
         .map_err(|e| AuthoringError::Tool {
@@ -296,7 +310,9 @@ fn component_path(manifest: &Path) -> Result<PathBuf, AuthoringError> {
     };
     let metadata: serde_json::Value =
         serde_json::from_slice(&output.stdout).map_err(|_| unreadable())?;
-    let target_dir = metadata["target_directory"].as_str().ok_or_else(unreadable)?;
+    let target_dir = metadata["target_directory"]
+        .as_str()
+        .ok_or_else(unreadable)?;
     let lib = metadata["packages"]
         .as_array()
         .and_then(|packages| packages.first())
@@ -490,14 +506,12 @@ fn json_lines(batch: &RecordBatch) -> Result<Vec<String>, String> {
 /// The first line where `expected` and `actual` differ, comparing JSON
 /// lines as values.
 fn first_difference(expected: &[&str], actual: &[String]) -> Option<Difference> {
-    let same = |e: &str, a: &str| {
-        match (
-            serde_json::from_str::<serde_json::Value>(e),
-            serde_json::from_str::<serde_json::Value>(a),
-        ) {
-            (Ok(e), Ok(a)) => e == a,
-            _ => e.trim() == a.trim(),
-        }
+    let same = |e: &str, a: &str| match (
+        serde_json::from_str::<serde_json::Value>(e),
+        serde_json::from_str::<serde_json::Value>(a),
+    ) {
+        (Ok(e), Ok(a)) => e == a,
+        _ => e.trim() == a.trim(),
     };
     let lines = expected.len().max(actual.len());
     (0..lines).find_map(|i| {
@@ -582,7 +596,9 @@ fn run(args: PluginArgs) -> Result<ExitCode, AuthoringError> {
             let scaffold = new_plugin(&name, dir.as_deref(), sdk.as_deref())?;
             println!("{}", scaffold.dir.display());
             match &scaffold.sdk {
-                Some(sdk) => eprintln!("wrote plugin `{name}` using the SDK at `{}`", sdk.display()),
+                Some(sdk) => {
+                    eprintln!("wrote plugin `{name}` using the SDK at `{}`", sdk.display())
+                }
                 None => eprintln!(
                     "wrote plugin `{name}`; no Sabot checkout found around it, so edit the \
                      `sabot-plugin-sdk` path in `{}` to point at a checkout's `plugins/sdk` \
@@ -622,7 +638,8 @@ fn run(args: PluginArgs) -> Result<ExitCode, AuthoringError> {
             match &report.difference {
                 None => Ok(ExitCode::SUCCESS),
                 Some(d) => {
-                    let show = |l: &Option<String>| l.clone().unwrap_or_else(|| "(no line)".to_owned());
+                    let show =
+                        |l: &Option<String>| l.clone().unwrap_or_else(|| "(no line)".to_owned());
                     eprintln!(
                         "output differs from `{}` at line {}:\n  expected: {}\n  actual:   {}",
                         expect.as_deref().unwrap_or(Path::new("")).display(),
@@ -668,7 +685,11 @@ mod tests {
         let root = tempfile::tempdir().unwrap();
         let sdk = root.path().join("plugins/sdk");
         std::fs::create_dir_all(&sdk).unwrap();
-        std::fs::write(sdk.join("Cargo.toml"), "[package]\nname = \"sabot-plugin-sdk\"\n").unwrap();
+        std::fs::write(
+            sdk.join("Cargo.toml"),
+            "[package]\nname = \"sabot-plugin-sdk\"\n",
+        )
+        .unwrap();
         std::fs::write(root.path().join("plugins/Cargo.lock"), "# lock\n").unwrap();
         let dir = root.path().join("work/my-plugin");
         let scaffold = new_plugin("my-plugin", Some(&dir), None).unwrap();
@@ -676,10 +697,16 @@ mod tests {
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"my-plugin\""), "{manifest}");
         assert!(
-            manifest.contains(&format!("sabot-plugin-sdk = {{ path = \"{}\" }}", sdk.display())),
+            manifest.contains(&format!(
+                "sabot-plugin-sdk = {{ path = \"{}\" }}",
+                sdk.display()
+            )),
             "{manifest}"
         );
-        assert_eq!(std::fs::read_to_string(dir.join("Cargo.lock")).unwrap(), "# lock\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("Cargo.lock")).unwrap(),
+            "# lock\n"
+        );
         let code = std::fs::read_to_string(dir.join("src/lib.rs")).unwrap();
         assert!(code.contains("\"my-plugin\","), "{code}");
         assert!(code.contains("release/my_plugin.wasm"), "{code}");
@@ -688,7 +715,10 @@ mod tests {
         let err = new_plugin("my-plugin", Some(&dir), None).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("`{}` already exists and is not empty; pick another `--dir` or remove it", dir.display())
+            format!(
+                "`{}` already exists and is not empty; pick another `--dir` or remove it",
+                dir.display()
+            )
         );
     }
 
@@ -705,14 +735,20 @@ mod tests {
         );
         for name in ["Upper", "1up", "up_per", "up-", ""] {
             let err = new_plugin(name, Some(&root.path().join("x")), None).unwrap_err();
-            assert!(matches!(err, AuthoringError::InvalidName { .. }), "{name}: {err}");
+            assert!(
+                matches!(err, AuthoringError::InvalidName { .. }),
+                "{name}: {err}"
+            );
         }
     }
 
     #[test]
     fn differences_are_found_by_json_value_and_by_length() {
         let actual = vec![r#"{"a":1,"b":2}"#.to_owned(), r#"{"a":2}"#.to_owned()];
-        assert_eq!(first_difference(&[r#"{"b": 2, "a": 1}"#, r#"{"a":2}"#], &actual), None);
+        assert_eq!(
+            first_difference(&[r#"{"b": 2, "a": 1}"#, r#"{"a":2}"#], &actual),
+            None
+        );
         assert_eq!(
             first_difference(&[r#"{"a":1,"b":2}"#, r#"{"a":3}"#], &actual),
             Some(Difference {
@@ -743,8 +779,13 @@ mod tests {
         )
         .unwrap();
         let expect = dir.path().join("expected.jsonl");
-        std::fs::write(&expect, "{\"id\":1,\"status\":\"paid\",\"email\":\"[redacted]\"}\n").unwrap();
-        let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/python-redact.wasm");
+        std::fs::write(
+            &expect,
+            "{\"id\":1,\"status\":\"paid\",\"email\":\"[redacted]\"}\n",
+        )
+        .unwrap();
+        let plugin =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/python-redact.wasm");
         let engine = Engine::with_cache_dir(None).unwrap();
         let config = json!({"fields": ["email"]});
         let report = test_plugin(&engine, &plugin, &input, &config, Some(&expect)).unwrap();
@@ -759,7 +800,11 @@ mod tests {
         assert!(report.rejected.is_empty());
         assert_eq!(report.difference, None);
 
-        std::fs::write(&expect, "{\"id\":1,\"status\":\"paid\",\"email\":\"a@x\"}\n").unwrap();
+        std::fs::write(
+            &expect,
+            "{\"id\":1,\"status\":\"paid\",\"email\":\"a@x\"}\n",
+        )
+        .unwrap();
         let report = test_plugin(&engine, &plugin, &input, &config, Some(&expect)).unwrap();
         assert_eq!(
             report.difference,

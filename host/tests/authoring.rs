@@ -104,7 +104,11 @@ fn a_new_plugin_builds_and_passes_its_sample() {
     );
 
     // Another expectation fails the command, naming the first difference.
-    std::fs::write(&expected, "{\"id\":1,\"name\":\"ANN\"}\n{\"id\":2,\"name\":\"X\"}\n").unwrap();
+    std::fs::write(
+        &expected,
+        "{\"id\":1,\"name\":\"ANN\"}\n{\"id\":2,\"name\":\"X\"}\n",
+    )
+    .unwrap();
     let output = sabot(&[
         "plugin",
         "test",
@@ -135,8 +139,7 @@ fn a_new_plugin_builds_and_passes_its_sample() {
     ]);
     assert_eq!(output.status.code(), Some(1));
     assert!(
-        String::from_utf8_lossy(&output.stderr)
-            .contains("plugin `shout` rejected its config: "),
+        String::from_utf8_lossy(&output.stderr).contains("plugin `shout` rejected its config: "),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );

@@ -144,7 +144,11 @@ fn new_store(
         plugin: Arc::clone(name),
         pipeline: Arc::clone(pipeline),
     };
-    Ok(new_store_with(plugin.inner.engine.wasmtime(), state, limits))
+    Ok(new_store_with(
+        plugin.inner.engine.wasmtime(),
+        state,
+        limits,
+    ))
 }
 
 /// A new store holding `state`; see [`new_store`].
@@ -362,7 +366,10 @@ impl Transform {
             message,
         })?;
         let result = self.call(|bindings, store| match bindings {
-            Bindings::Batch(b) => Some(b.sabot_plugin_batch_transform().call_transform(store, &input)),
+            Bindings::Batch(b) => Some(
+                b.sabot_plugin_batch_transform()
+                    .call_transform(store, &input),
+            ),
             Bindings::Record(_) => None,
         })?;
         check_output(result, batch).map_err(|message| TransformError::BadOutput {
@@ -380,12 +387,17 @@ impl Transform {
                 message,
             })?;
         let result = self.call(|bindings, store| match bindings {
-            Bindings::Record(b) => Some(b.sabot_plugin_record_transform().call_transform(store, &input)),
+            Bindings::Record(b) => Some(
+                b.sabot_plugin_record_transform()
+                    .call_transform(store, &input),
+            ),
             Bindings::Batch(_) => None,
         })?;
-        records::from_records(result, batch, &mut decoder).map_err(|message| TransformError::BadOutput {
-            plugin: name.to_string(),
-            message,
+        records::from_records(result, batch, &mut decoder).map_err(|message| {
+            TransformError::BadOutput {
+                plugin: name.to_string(),
+                message,
+            }
         })
     }
 
@@ -398,7 +410,10 @@ impl Transform {
         records: Vec<super::bindings::record::Record>,
     ) -> Result<super::bindings::record::RecordResult, TransformError> {
         self.call(|bindings, store| match bindings {
-            Bindings::Record(b) => Some(b.sabot_plugin_record_transform().call_transform(store, &records)),
+            Bindings::Record(b) => Some(
+                b.sabot_plugin_record_transform()
+                    .call_transform(store, &records),
+            ),
             Bindings::Batch(_) => None,
         })
     }
@@ -409,7 +424,10 @@ impl Transform {
     /// has one world.
     fn call<T>(
         &mut self,
-        call: impl FnOnce(&Bindings, &mut Store<HostState>) -> Option<wasmtime::Result<Result<T, String>>>,
+        call: impl FnOnce(
+            &Bindings,
+            &mut Store<HostState>,
+        ) -> Option<wasmtime::Result<Result<T, String>>>,
     ) -> Result<T, TransformError> {
         let name = Arc::clone(&self.name);
         let limits = self.limits;

@@ -186,7 +186,13 @@ fn start_records(
         &record_plugin_wat(name, data, &init, &body, imports),
     )?;
     assert_eq!(plugin.world(), World::Record);
-    Transform::with_grants(&plugin, &json!({}), Limits::default(), grants, "test-pipeline")
+    Transform::with_grants(
+        &plugin,
+        &json!({}),
+        Limits::default(),
+        grants,
+        "test-pipeline",
+    )
 }
 
 /// One record a fixture returns, as the canonical ABI lays it out.
@@ -434,7 +440,10 @@ fn a_returned_value_that_does_not_decode_is_a_bad_result_naming_the_record() {
         value: Some(r#"{"id": "one"}"#),
         ..good
     };
-    let missing = Fixed { value: None, ..good };
+    let missing = Fixed {
+        value: None,
+        ..good
+    };
     let cases = [
         (
             bad,
@@ -484,9 +493,8 @@ fn python_redact(config: serde_json::Value, values: &[&str]) -> (Vec<String>, Ve
     let plugin = Plugin::load(&engine, &dist("python-redact")).unwrap();
     assert_eq!(plugin.world(), World::Record);
     assert_eq!(plugin.info().name, "python-redact");
-    let schema = Arc::new(
-        crate::format::infer::infer_schema(values.iter().map(|v| v.as_bytes())).unwrap(),
-    );
+    let schema =
+        Arc::new(crate::format::infer::infer_schema(values.iter().map(|v| v.as_bytes())).unwrap());
     let mut decoder =
         crate::format::json::JsonDecoder::new(schema, crate::format::json::JsonOptions::default())
             .unwrap();
@@ -536,8 +544,8 @@ fn the_python_plugin_drops_cancelled_records_and_redacts_fields() {
 fn the_python_plugin_rejects_its_bad_config() {
     let engine = engine();
     let plugin = Plugin::load(&engine, &dist("python-redact")).unwrap();
-    let err = Transform::new(&plugin, &json!({"fields": "email"}), Limits::default(), "p")
-        .unwrap_err();
+    let err =
+        Transform::new(&plugin, &json!({"fields": "email"}), Limits::default(), "p").unwrap_err();
     assert_eq!(
         err.to_string(),
         "plugin `python-redact` rejected its config: config key `fields` must be a list of \
@@ -549,8 +557,8 @@ fn the_python_plugin_rejects_its_bad_config() {
 fn the_python_plugin_rejects_values_that_are_not_objects() {
     let engine = engine();
     let plugin = Plugin::load(&engine, &dist("python-redact")).unwrap();
-    let mut transform = Transform::new(&plugin, &json!({"fields": ["a"]}), Limits::default(), "p")
-        .unwrap();
+    let mut transform =
+        Transform::new(&plugin, &json!({"fields": ["a"]}), Limits::default(), "p").unwrap();
     let record = |value: Option<&str>| bindings::record::Record {
         key: None,
         value: value.map(|v| v.as_bytes().to_vec()),
@@ -572,7 +580,11 @@ fn the_python_plugin_rejects_values_that_are_not_objects() {
     let values: Vec<Option<String>> = result
         .records
         .iter()
-        .map(|r| r.value.as_ref().map(|v| String::from_utf8(v.clone()).unwrap()))
+        .map(|r| {
+            r.value
+                .as_ref()
+                .map(|v| String::from_utf8(v.clone()).unwrap())
+        })
         .collect();
     assert_eq!(values, vec![Some(r#"{"a":"[redacted]","c":2}"#.to_owned())]);
     let rejected: Vec<(u32, String)> = result
@@ -691,9 +703,8 @@ fn a_granted_folder_that_cannot_be_opened_is_an_error_naming_it() {
     };
     let err = start_records("reader", &Imports::default(), grants, |d| echo(d, &[])).unwrap_err();
     assert!(
-        err.to_string().starts_with(
-            "cannot grant plugin `reader` the folder `/nonexistent/sabot-data`: "
-        ),
+        err.to_string()
+            .starts_with("cannot grant plugin `reader` the folder `/nonexistent/sabot-data`: "),
         "{err}"
     );
     assert!(

@@ -67,8 +67,12 @@ impl<'a> Metadata<'a> {
         let Some(entries) = entries.as_struct_opt() else {
             return Vec::new();
         };
-        let keys = entries.column_by_name("key").and_then(|c| c.as_string_opt::<i32>());
-        let values = entries.column_by_name("value").and_then(|c| c.as_binary_opt::<i32>());
+        let keys = entries
+            .column_by_name("key")
+            .and_then(|c| c.as_string_opt::<i32>());
+        let values = entries
+            .column_by_name("value")
+            .and_then(|c| c.as_binary_opt::<i32>());
         let Some(keys) = keys else {
             return Vec::new();
         };

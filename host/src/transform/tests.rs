@@ -770,8 +770,12 @@ fn a_trapping_plugin_fails_the_task_naming_the_plugin_and_the_first_offset() {
     let engine = engine();
     let mut data = Data::new();
     let init = init_ok(&mut data);
-    let plugin = load_wat(&engine, "boom.wat", &plugin_wat("boom", data, &init, "unreachable"))
-        .unwrap();
+    let plugin = load_wat(
+        &engine,
+        "boom.wat",
+        &plugin_wat("boom", data, &init, "unreachable"),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out.jsonl");
     let plan = datagen_task(plugin, "boom", &out);
@@ -784,5 +788,9 @@ fn a_trapping_plugin_fails_the_task_naming_the_plugin_and_the_first_offset() {
         ),
         "{message}"
     );
-    assert_eq!(std::fs::read_to_string(&out).unwrap(), "", "nothing reached the sink");
+    assert_eq!(
+        std::fs::read_to_string(&out).unwrap(),
+        "",
+        "nothing reached the sink"
+    );
 }
