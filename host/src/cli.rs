@@ -42,6 +42,9 @@ pub enum Command {
     /// Write, build and try transform plugins: `plugin new`, `plugin
     /// build`, `plugin test`.
     Plugin(crate::authoring::PluginArgs),
+    /// Run a long-lived worker with Kafka Connect's REST API: create,
+    /// pause, resume and restart connectors over HTTP.
+    Serve(crate::api::ServeArgs),
 }
 
 /// Arguments of `sabot run`.
@@ -87,6 +90,7 @@ pub fn main(cli: Cli) -> ExitCode {
         Command::Run(args) => run(args),
         Command::Validate(args) => validate(args),
         Command::Plugin(args) => crate::authoring::main(args),
+        Command::Serve(args) => crate::api::serve_main(args),
     }
 }
 

@@ -12,6 +12,7 @@
 //! `cli` is the `sabot` binary's command line; `embedded` is the in-memory
 //! broker of the quickstart.
 
+pub mod api;
 pub mod authoring;
 pub mod cli;
 pub mod config;
@@ -23,3 +24,4 @@ pub mod runtime;
 pub mod sink;
 pub mod source;
 pub mod transform;
+pub mod worker;
