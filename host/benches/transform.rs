@@ -3,8 +3,8 @@
 //! Run with `cargo bench -p sabot --bench transform` after building the
 //! plugins (`plugins/build.sh`, which fills `plugins/dist/`). The input is
 //! a 10-column order batch (ints, floats, strings, one nullable column)
-//! with the `__` metadata columns a source adds, at 1, 100, 1,000 and
-//! 10,000 rows. Criterion reports the time per call and, through its
+//! with the `__` metadata columns a source adds, at 1, 100, 500, 1,000
+//! and 10,000 rows. Criterion reports the time per call and, through its
 //! throughput figure, rows per second. The groups:
 //!
 //! - `identity/…`: `identity.wasm` (batch world), which decodes the Arrow
@@ -41,7 +41,7 @@ use sabot::record::{Header, RawRecord, is_metadata, metadata_columns, metadata_f
 use sabot::transform::{Engine, Limits, Plugin, Transform, World};
 
 /// The batch sizes every per-call group runs at.
-const SIZES: [usize; 4] = [1, 100, 1_000, 10_000];
+const SIZES: [usize; 5] = [1, 100, 500, 1_000, 10_000];
 
 /// Warm-up per benchmark: the calls are short and steady, so one second
 /// is plenty and keeps the whole run within a few minutes.

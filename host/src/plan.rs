@@ -22,7 +22,7 @@ use crate::config::{
 use crate::format::json::UnknownFields;
 use crate::source::kafka::{FeedProgress, KafkaSourceSpec};
 use crate::sink::kafka::KafkaSinkSpec;
-use crate::transform::{Engine, Limits, Plugin, Transform};
+use crate::transform::{Engine, Grants, Limits, Plugin, Transform};
 
 /// A pipeline ready to run.
 #[derive(Clone)]
@@ -85,6 +85,8 @@ pub struct TransformPlan {
     pub config: serde_json::Value,
     /// Its limits.
     pub limits: Limits,
+    /// What it may reach besides the log.
+    pub grants: Grants,
 }
 
 /// A resolved sink.
@@ -255,9 +257,29 @@ pub fn plan(
                 .unwrap_or(defaults::PLUGIN_MAX_MEMORY),
         };
         let config_value = serde_json::Value::Object(t.config.clone());
+        let grants = Grants {
+            wall_clock: t.grants.wall_clock,
+            random: t.grants.random,
+            read_dir: t.grants.read_dir.as_ref().map(|d| loaded.base_dir.join(d)),
+        };
+        if let Some(dir) = &grants.read_dir {
+            if !dir.is_dir() {
+                problems.push(Problem::new(
+                    format!("{path}.grants.read_dir"),
+                    format!("`{}` is not a folder", dir.display()),
+                ));
+                continue;
+            }
+        }
         // Run `init` once now, so a config the plugin rejects fails the
         // load, not the first batch.
-        if let Err(e) = Transform::new(&plugin, &config_value, limits.clone(), &config.name) {
+        if let Err(e) = Transform::with_grants(
+            &plugin,
+            &config_value,
+            limits.clone(),
+            grants.clone(),
+            &config.name,
+        ) {
             problems.push(Problem::new(format!("{path}.config"), e.to_string()));
             continue;
         }
@@ -267,6 +289,7 @@ pub fn plan(
             plugin,
             config: config_value,
             limits,
+            grants,
         });
     }
 

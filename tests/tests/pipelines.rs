@@ -400,6 +400,7 @@ fn every_pipeline_file_validates() {
         names,
         [
             "github-webhooks.yaml",
+            "orders-python.yaml",
             "orders-to-file.yaml",
             "orders-to-topic.yaml",
             "passthrough.yaml",
@@ -412,7 +413,7 @@ fn every_pipeline_file_validates() {
     let out = sabot(&refs, &[]);
     assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok: ")).count(), 5, "{stdout}");
+    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok: ")).count(), 6, "{stdout}");
     assert!(stdout.contains("pipeline `quickstart`: kafka orders → [filter → mask] → file"), "{stdout}");
 }
 

@@ -161,3 +161,45 @@ fn a_failing_plugin_dead_letters_its_batches_and_leaves_other_pipelines_alone() 
     assert_eq!(classes.get("decode").copied().unwrap_or(0), undecodable);
     assert_eq!(classes.get("plugin-failed").copied().unwrap_or(0), N as usize - undecodable);
 }
+
+#[test]
+fn the_python_plugin_runs_in_a_pipeline() {
+    let broker = kafka();
+    let topic = broker.new_topic("py-orders", 2);
+    let dlq = broker.new_topic("py-orders-dlq", 1);
+    let records: Vec<TestRecord> = (0..2_000u64)
+        .map(|i| {
+            let status = if i % 4 == 0 { "cancelled" } else { "paid" };
+            TestRecord::keyed(
+                format!("k{i}"),
+                format!("{{\"id\":{i},\"status\":\"{status}\",\"note\":\"call me at {i}\",\"amount\":{i}.25}}"),
+            )
+        })
+        .collect();
+    broker.produce(&topic, &records);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("py.jsonl");
+    let out = sabot(
+        &["run", &pipeline("orders-python.yaml"), "--until-idle", "--progress", "0"],
+        &[
+            ("KAFKA_BROKERS", broker.bootstrap()),
+            ("PY_ORDERS_TOPIC", topic.clone()),
+            ("PY_ORDERS_GROUP", unique_name("py")),
+            ("PY_ORDERS_FILE", file.display().to_string()),
+            ("PY_ORDERS_DLQ_TOPIC", dlq.clone()),
+        ],
+    );
+    assert_success(&out);
+    let text = std::fs::read_to_string(&file).expect("output");
+    let mut ids = BTreeSet::new();
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json");
+        let id = v["id"].as_u64().expect("id");
+        assert_eq!(v["status"], "paid");
+        assert_eq!(v["note"], "[redacted]");
+        assert_eq!(v["amount"].as_f64(), Some(id as f64 + 0.25));
+        ids.insert(id);
+    }
+    assert_eq!(ids, (0..2_000).filter(|i| i % 4 != 0).collect());
+    assert!(broker.consume_all(&dlq, 0, Duration::from_secs(5)).is_empty());
+}

@@ -374,6 +374,7 @@ impl Builder<'_> {
         let found: Vec<(String, String)> = self
             .flat
             .iter()
+            .filter(|(k, _)| !self.used.contains(k))
             .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v.clone())))
             .filter(|(rest, _)| !rest.is_empty())
             .collect();
@@ -714,5 +715,3 @@ fn typed(text: &str, ty: Option<FieldType>) -> Value {
     }
 }
 
-#[cfg(test)]
-mod tests;

@@ -249,6 +249,25 @@ pub struct TransformConfig {
     /// 256 MiB.
     #[serde(default, deserialize_with = "scalar_text")]
     pub max_memory: Option<String>,
+    /// Capabilities beyond logging; by default a plugin has none.
+    #[serde(default)]
+    pub grants: GrantsConfig,
+}
+
+/// What a plugin may reach besides the host's log.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GrantsConfig {
+    /// Let it read the wall clock; otherwise it reads 1970-01-01T00:00:00Z.
+    #[serde(default)]
+    pub wall_clock: bool,
+    /// Give it fresh random numbers; otherwise a fixed sequence.
+    #[serde(default)]
+    pub random: bool,
+    /// A folder (relative to the pipeline file) it may read, never write,
+    /// seen inside the plugin as `/data`.
+    #[serde(default)]
+    pub read_dir: Option<PathBuf>,
 }
 
 /// Where records go: exactly one of the fields.

@@ -219,8 +219,14 @@ impl<'a> Task<'a> {
         };
         let mut transforms = Vec::with_capacity(plan.transforms.len());
         for t in &plan.transforms {
-            let instance = Transform::new(&t.plugin, &t.config, t.limits.clone(), &plan.pipeline)
-                .map_err(|e| TaskError::Start(e.to_string()))?;
+            let instance = Transform::with_grants(
+                &t.plugin,
+                &t.config,
+                t.limits.clone(),
+                t.grants.clone(),
+                &plan.pipeline,
+            )
+            .map_err(|e| TaskError::Start(e.to_string()))?;
             transforms.push((t.name.clone(), instance));
         }
         Ok(Task {
@@ -293,7 +299,13 @@ impl<'a> Task<'a> {
     fn swap(&mut self, plans: Vec<crate::plan::TransformPlan>) {
         let mut fresh = Vec::with_capacity(plans.len());
         for t in &plans {
-            match Transform::new(&t.plugin, &t.config, t.limits.clone(), &self.plan.pipeline) {
+            match Transform::with_grants(
+                &t.plugin,
+                &t.config,
+                t.limits.clone(),
+                t.grants.clone(),
+                &self.plan.pipeline,
+            ) {
                 Ok(instance) => fresh.push((t.name.clone(), instance)),
                 Err(e) => {
                     tracing::error!(

@@ -752,6 +752,7 @@ fn datagen_task(plugin: Plugin, name: &str, out: &std::path::Path) -> crate::pla
             plugin,
             config: json!({}),
             limits: Limits::default(),
+            grants: Grants::default(),
         }],
         sink: SinkPlan::File {
             path: out.to_owned(),

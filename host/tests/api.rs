@@ -1,0 +1,782 @@
+//! The REST API in-process: the router is called with
+//! `tower::ServiceExt::oneshot`, no socket. Connectors use a `datagen`
+//! source and a file sink, or a Kafka source aimed at a closed port (its
+//! tasks wait for a broker that never answers), so no broker is needed.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{header, Request, StatusCode};
+use axum::Router;
+use sabot::api::{dialect::Defaults, router, ApiOptions, AppState};
+use sabot::plan::PlanOptions;
+use sabot::worker::Worker;
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+/// A test server: its state and a temporary folder for files and state.
+struct Server {
+    state: AppState,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn new() -> Server {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let state = state_in(dir.path(), None);
+        Server { state, dir }
+    }
+
+    fn with_token(token: &str) -> Server {
+        let dir = tempfile::tempdir().expect("a temporary folder");
+        let state = state_in(dir.path(), Some(token.to_owned()));
+        Server { state, dir }
+    }
+
+    fn app(&self) -> Router {
+        router(self.state.clone())
+    }
+
+    fn out(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    async fn call(&self, method: &str, uri: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let body = body.map(|b| b.to_string());
+        self.raw(method, uri, body.as_deref(), &[]).await
+    }
+
+    async fn raw(&self, method: &str, uri: &str, body: Option<&str>, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        let (status, _, text) = self.request(method, uri, body, headers).await;
+        let value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, value)
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if body.is_some() {
+            request = request.header(header::CONTENT_TYPE, "application/json");
+        }
+        for (k, v) in headers {
+            request = request.header(*k, *v);
+        }
+        let request = request
+            .body(Body::from(body.unwrap_or("").to_owned()))
+            .expect("a request");
+        let response = self.app().oneshot(request).await.expect("an answer");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Create a datagen → file connector at `rate` records per second.
+    async fn create_datagen(&self, name: &str, rate: u64) -> (StatusCode, Value) {
+        let config = datagen_config(&self.out(&format!("{name}.jsonl")), rate);
+        self.call("POST", "/connectors", Some(json!({ "name": name, "config": config })))
+            .await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.state.worker().shutdown();
+    }
+}
+
+fn state_in(dir: &Path, auth_token: Option<String>) -> AppState {
+    let worker = Worker::new(PlanOptions {
+        check_brokers: false,
+        connect_timeout: Duration::from_secs(1),
+        embedded: None,
+    })
+    .expect("a worker")
+    .with_id("127.0.0.1:8083".to_owned());
+    AppState::new(
+        worker,
+        ApiOptions {
+            defaults: Defaults::default(),
+            base_dir: PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+            state_dir: Some(dir.join("state")),
+            auth_token,
+        },
+    )
+    .expect("the API state")
+}
+
+fn datagen_config(file: &Path, rate: u64) -> Value {
+    json!({
+        "apiVersion": "sabot/v1",
+        "source": { "datagen": { "rate": rate, "seed": 7 } },
+        "sink": { "file": { "path": file.display().to_string(), "sync": false } },
+        "batch": { "max_records": 10, "max_wait": "20ms" },
+    })
+}
+
+/// A flat file-sink config reading a topic from a closed port.
+fn flat_config() -> Value {
+    json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "topics": "orders,refunds",
+        "file": "/dev/null",
+        "sabot.brokers": "127.0.0.1:9",
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "consumer.override.sasl.password": "hunter2",
+        "consumer.override.client.id": "${env:HOME}",
+    })
+}
+
+/// Poll `f` for up to 10 s until it gives `Some`.
+async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn error(code: u16, message: &str) -> Value {
+    json!({ "error_code": code, "message": message })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn root_gives_the_version() {
+    let server = Server::new();
+    let (status, body) = server.call("GET", "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["version"], json!(env!("CARGO_PKG_VERSION")));
+    assert!(body.get("commit").is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_list_and_describe_a_connector() {
+    let server = Server::new();
+    let file = server.out("orders.jsonl");
+    let (_, headers, text) = server
+        .request(
+            "POST",
+            "/connectors",
+            Some(&json!({ "name": "orders", "config": datagen_config(&file, 200) }).to_string()),
+            &[],
+        )
+        .await;
+    assert_eq!(headers[header::LOCATION], "/connectors/orders");
+    let body: Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(body["name"], json!("orders"));
+    assert_eq!(body["type"], json!("source"));
+    assert_eq!(body["tasks"], json!([{ "connector": "orders", "task": 0 }]));
+    assert_eq!(body["config"], datagen_config(&file, 200));
+
+    assert_eq!(server.call("GET", "/connectors", None).await, (StatusCode::OK, json!(["orders"])));
+    let (status, info) = server.call("GET", "/connectors/orders", None).await;
+    assert_eq!((status, info), (StatusCode::OK, body.clone()));
+    let (status, config) = server.call("GET", "/connectors/orders/config", None).await;
+    assert_eq!((status, config), (StatusCode::OK, datagen_config(&file, 200)));
+
+    let (status, st) = server.call("GET", "/connectors/orders/status", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        st,
+        json!({
+            "name": "orders",
+            "connector": { "state": "RUNNING", "worker_id": "127.0.0.1:8083" },
+            "tasks": [{ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083" }],
+            "type": "source",
+        })
+    );
+    let (status, task) = server.call("GET", "/connectors/orders/tasks/0/status", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(task, json!({ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083" }));
+    let (status, tasks) = server.call("GET", "/connectors/orders/tasks", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        tasks,
+        json!([{ "id": { "connector": "orders", "task": 0 }, "config": datagen_config(&file, 200) }])
+    );
+
+    let (status, expanded) = server.call("GET", "/connectors?expand=status&expand=info", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(expanded["orders"]["status"], st);
+    assert_eq!(expanded["orders"]["info"], body);
+
+    // Records reach the file.
+    eventually("records in the file", async || {
+        let text = std::fs::read_to_string(&file).ok()?;
+        (text.lines().count() >= 10).then_some(())
+    })
+    .await;
+
+    let again = server.create_datagen("orders", 200).await;
+    assert_eq!(again, (StatusCode::CONFLICT, error(409, "Connector orders already exists")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_connectors_answer_404_everywhere() {
+    let server = Server::new();
+    let missing = error(404, "Connector ghost not found");
+    for (method, uri) in [
+        ("GET", "/connectors/ghost"),
+        ("GET", "/connectors/ghost/config"),
+        ("GET", "/connectors/ghost/status"),
+        ("GET", "/connectors/ghost/tasks"),
+        ("GET", "/connectors/ghost/tasks/0/status"),
+        ("GET", "/connectors/ghost/topics"),
+        ("POST", "/connectors/ghost/restart"),
+        ("POST", "/connectors/ghost/tasks/0/restart"),
+        ("PUT", "/connectors/ghost/pause"),
+        ("PUT", "/connectors/ghost/resume"),
+        ("PUT", "/connectors/ghost/stop"),
+        ("DELETE", "/connectors/ghost"),
+    ] {
+        assert_eq!(server.call(method, uri, None).await, (StatusCode::NOT_FOUND, missing.clone()), "{method} {uri}");
+    }
+    let patch = server.call("PATCH", "/connectors/ghost/config", Some(json!({ "topics": "x" }))).await;
+    assert_eq!(patch, (StatusCode::NOT_FOUND, missing));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kafka_connect_configs_are_accepted_and_secrets_hidden() {
+    let server = Server::new();
+    let (status, body) = server
+        .call("POST", "/connectors", Some(json!({ "name": "files", "config": flat_config() })))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["type"], json!("sink"));
+    let (_, config) = server.call("GET", "/connectors/files/config", None).await;
+    assert_eq!(config["consumer.override.sasl.password"], json!("[hidden]"));
+    assert_eq!(config["consumer.override.client.id"], json!("[hidden]"));
+    assert_eq!(config["topics"], json!("orders,refunds"));
+    let (status, topics) = server.call("GET", "/connectors/files/topics", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(topics, json!({ "files": { "topics": ["orders", "refunds"] } }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_connector_class_lists_the_known_ones() {
+    let server = Server::new();
+    let (status, body) = server
+        .call("POST", "/connectors", Some(json!({ "name": "x", "config": { "connector.class": "com.example.Nope" } })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        error(
+            400,
+            "Connector configuration is invalid and contains the following 1 error(s):\n\
+             connector.class: `com.example.Nope` is not a connector Sabot knows; use one of `kafka-sink`, \
+             `file-sink`, `stdout-sink`, `org.apache.kafka.connect.file.FileStreamSinkConnector`, `datagen`, \
+             `io.confluent.kafka.connect.datagen.DatagenConnector`"
+        )
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_values_list_every_problem() {
+    let server = Server::new();
+    let mut config = flat_config();
+    config["tasks.max"] = json!("many");
+    config["errors.tolerance"] = json!("some");
+    config["topcs"] = json!("x");
+    let (status, body) = server
+        .call("POST", "/connectors", Some(json!({ "name": "bad", "config": config })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        json!(
+            "Connector configuration is invalid and contains the following 3 error(s):\n\
+             tasks.max: `many` is not a positive integer; use e.g. `1`\n\
+             errors.tolerance: `some` is not allowed; use `none` (stop at the first bad record) or `all` (dead-letter them)\n\
+             topcs: unknown key; did you mean `topics`?"
+        )
+    );
+
+    // A problem found by the pipeline's own checks names the flat key.
+    let mut config = flat_config();
+    config["sabot.batch.max.wait"] = json!("soon");
+    let (status, body) = server
+        .call("POST", "/connectors", Some(json!({ "name": "bad", "config": config })))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let message = body["message"].as_str().expect("a message");
+    assert!(message.contains("\nsabot.batch.max.wait: "), "{message}");
+    assert_eq!(server.call("GET", "/connectors", None).await.1, json!([]));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn put_config_creates_then_updates_and_checks_the_name() {
+    let server = Server::new();
+    let file = server.out("p.jsonl");
+    let (status, body) = server.call("PUT", "/connectors/p/config", Some(datagen_config(&file, 50))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["name"], json!("p"));
+    let (status, body) = server.call("PUT", "/connectors/p/config", Some(datagen_config(&file, 60))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["config"]["source"]["datagen"]["rate"], json!(60));
+
+    let mut other = datagen_config(&file, 60);
+    other["name"] = json!("q");
+    let (status, body) = server.call("PUT", "/connectors/p/config", Some(other)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        json!(
+            "Connector configuration is invalid and contains the following 1 error(s):\n\
+             name: is \"q\" but the connector is `p`; make them the same or leave `name` out"
+        )
+    );
+    let mut flat = flat_config();
+    flat["name"] = json!("q");
+    let (status, _) = server.call("PUT", "/connectors/p/config", Some(flat)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_merges_and_null_removes() {
+    let server = Server::new();
+    server.call("POST", "/connectors", Some(json!({ "name": "f", "config": flat_config() }))).await;
+    let (status, body) = server
+        .call(
+            "PATCH",
+            "/connectors/f/config",
+            Some(json!({ "topics": "payments", "consumer.override.client.id": null })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["config"]["topics"], json!("payments"));
+    assert!(body["config"].get("consumer.override.client.id").is_none());
+    let (_, topics) = server.call("GET", "/connectors/f/topics", None).await;
+    assert_eq!(topics, json!({ "f": { "topics": ["payments"] } }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pause_resume_stop_and_delete() {
+    let server = Server::new();
+    server.create_datagen("life", 100).await;
+    let state = async |s: &Server| {
+        let (_, st) = s.call("GET", "/connectors/life/status", None).await;
+        let tasks: Vec<Value> = st["tasks"].as_array().cloned().unwrap_or_default();
+        (st["connector"]["state"].clone(), tasks.iter().map(|t| t["state"].clone()).collect::<Vec<_>>())
+    };
+    assert_eq!(server.call("PUT", "/connectors/life/pause", None).await, (StatusCode::ACCEPTED, Value::Null));
+    assert_eq!(state(&server).await, (json!("PAUSED"), vec![json!("PAUSED")]));
+    assert_eq!(server.call("PUT", "/connectors/life/resume", None).await, (StatusCode::ACCEPTED, Value::Null));
+    assert_eq!(state(&server).await, (json!("RUNNING"), vec![json!("RUNNING")]));
+    assert_eq!(server.call("PUT", "/connectors/life/stop", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    assert_eq!(state(&server).await, (json!("STOPPED"), vec![]));
+    assert_eq!(server.call("PUT", "/connectors/life/resume", None).await.0, StatusCode::ACCEPTED);
+    assert_eq!(state(&server).await, (json!("RUNNING"), vec![json!("RUNNING")]));
+    assert_eq!(server.call("DELETE", "/connectors/life", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    assert_eq!(
+        server.call("GET", "/connectors/life", None).await,
+        (StatusCode::NOT_FOUND, error(404, "Connector life not found"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts() {
+    let server = Server::new();
+    server.create_datagen("r", 100).await;
+    assert_eq!(server.call("POST", "/connectors/r/restart", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    let (status, body) = server.call("POST", "/connectors/r/restart?includeTasks=true", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    assert_eq!(body["name"], json!("r"));
+    assert_eq!(body["tasks"][0]["id"], json!(0));
+    let (status, _) = server.call("POST", "/connectors/r/restart?includeTasks=true&onlyFailed=true", None).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, body) = server.call("POST", "/connectors/r/restart?includeTasks=maybe", None).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, error(400, "`includeTasks` must be `true` or `false`, not `maybe`")));
+    assert_eq!(server.call("POST", "/connectors/r/tasks/0/restart", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    for task in ["7", "x", "-1"] {
+        let (status, body) = server.call("POST", &format!("/connectors/r/tasks/{task}/restart"), None).await;
+        assert_eq!((status, body), (StatusCode::NOT_FOUND, error(404, &format!("Task r-{task} not found"))));
+        let (status, body) = server.call("GET", &format!("/connectors/r/tasks/{task}/status"), None).await;
+        assert_eq!((status, body), (StatusCode::NOT_FOUND, error(404, &format!("Task r-{task} not found"))));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugins_are_listed_with_transforms() {
+    let server = Server::new();
+    let (status, body) = server.call("GET", "/connector-plugins", None).await;
+    assert_eq!(status, StatusCode::OK);
+    let list = body.as_array().expect("a list");
+    assert!(list.contains(&json!({ "class": "file-sink", "type": "sink", "version": env!("CARGO_PKG_VERSION") })));
+    assert!(list.contains(&json!({ "class": "datagen", "type": "source", "version": env!("CARGO_PKG_VERSION") })));
+    let transforms: Vec<&str> = list
+        .iter()
+        .filter(|p| p["type"] == "transformation")
+        .filter_map(|p| p["class"].as_str())
+        .collect();
+    assert!(transforms.contains(&"filter"), "{transforms:?}");
+    assert!(transforms.contains(&"mask"), "{transforms:?}");
+    let (_, only) = server.call("GET", "/connector-plugins?connectorsOnly=true", None).await;
+    assert_eq!(only.as_array().map(Vec::len), Some(6));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn validate_gives_config_infos() {
+    let server = Server::new();
+    let mut config = flat_config();
+    config.as_object_mut().map(|c| c.remove("connector.class"));
+    let uri = "/connector-plugins/org.apache.kafka.connect.file.FileStreamSinkConnector/config/validate";
+    let (status, body) = server.call("PUT", uri, Some(config.clone())).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["name"], json!("org.apache.kafka.connect.file.FileStreamSinkConnector"));
+    assert_eq!(body["error_count"], json!(0));
+    let topics = body["configs"]
+        .as_array()
+        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "topics"))
+        .cloned()
+        .expect("`topics` is described");
+    assert_eq!(
+        topics["value"],
+        json!({ "name": "topics", "value": "orders,refunds", "recommended_values": [], "errors": [], "visible": true })
+    );
+    let password = body["configs"]
+        .as_array()
+        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "consumer.override.sasl.password"))
+        .cloned()
+        .expect("the password is described");
+    assert_eq!(password["value"]["value"], json!("[hidden]"));
+
+    config["errors.tolerance"] = json!("some");
+    config["transforms"] = json!("f");
+    config["transforms.f.type"] = json!("no-such-plugin");
+    let (status, body) = server.call("PUT", uri, Some(config)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["error_count"], json!(1));
+    let tolerance = body["configs"]
+        .as_array()
+        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "errors.tolerance"))
+        .cloned()
+        .expect("described");
+    assert_eq!(
+        tolerance["value"]["errors"],
+        json!(["`some` is not allowed; use `none` (stop at the first bad record) or `all` (dead-letter them)"])
+    );
+
+    let (status, body) = server.call("PUT", "/connector-plugins/file-sink/config/validate", Some(json!({ "connector.class": "kafka-sink" }))).await;
+    assert_eq!((status, body), (StatusCode::BAD_REQUEST, error(400, "Included connector type kafka-sink does not match request type file-sink")));
+    let (status, _) = server.call("PUT", "/connector-plugins/com.example.Nope/config/validate", Some(json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_problem_found_by_validate_names_the_transform_key() {
+    let server = Server::new();
+    let mut config = flat_config();
+    config["transforms"] = json!("f");
+    config["transforms.f.type"] = json!("no-such-plugin");
+    let (status, body) = server.call("PUT", "/connector-plugins/file-sink/config/validate", Some({
+        config["connector.class"] = json!("file-sink");
+        config
+    })).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["error_count"], json!(1));
+    let entry = body["configs"]
+        .as_array()
+        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "transforms.f.type"))
+        .cloned()
+        .expect("described");
+    let errors = entry["value"]["errors"].as_array().cloned().unwrap_or_default();
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].as_str().is_some_and(|e| e.starts_with("no plugin named `no-such-plugin` in ")), "{errors:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelines_take_yaml() {
+    let server = Server::new();
+    let file = server.out("y.jsonl");
+    let yaml = format!(
+        "apiVersion: sabot/v1\nname: from-yaml\nsource:\n  datagen: {{ rate: 50 }}\nsink:\n  file: {{ path: '{}' }}\n",
+        file.display()
+    );
+    let (status, body) = server.raw("POST", "/pipelines", Some(&yaml), &[]).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["name"], json!("from-yaml"));
+    assert_eq!(body["config"]["source"], json!({ "datagen": { "rate": 50 } }));
+    let (status, body) = server.raw("POST", "/pipelines", Some(&yaml), &[]).await;
+    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Connector from-yaml already exists")));
+    let (status, body) = server.raw("POST", "/pipelines", Some("name: [unclosed"), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("\ninvalid YAML (line ")), "{body}");
+    let (status, body) = server.raw("POST", "/pipelines", Some("apiVersion: sabot/v1\nname: x\nsource: {}\nsink: {stdout: {}}\nbtach: {}\n"), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().is_some_and(|m| m.contains("btach: unknown key; did you mean `batch`?")), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_answer_in_the_error_shape() {
+    let server = Server::new();
+    let (status, body) = server.raw("POST", "/connectors", Some("{not json"), &[]).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(body["message"].as_str().is_some_and(|m| m.starts_with("the request body is not valid JSON: ")));
+    assert_eq!(
+        server.raw("POST", "/connectors", Some("[]"), &[]).await,
+        (StatusCode::BAD_REQUEST, error(400, "the request body must be a JSON object (`{\"name\": ..., \"config\": {...}}`)"))
+    );
+    assert_eq!(
+        server.call("POST", "/connectors", Some(json!({ "config": {} }))).await,
+        (StatusCode::BAD_REQUEST, error(400, "Connector name must be specified: give `name`"))
+    );
+    assert_eq!(
+        server.call("POST", "/connectors", Some(json!({ "name": "n" }))).await,
+        (StatusCode::BAD_REQUEST, error(400, "Connector config is missing: give `config` as an object"))
+    );
+    assert_eq!(
+        server.call("POST", "/connectors", Some(json!({ "name": "n", "config": {}, "initial_state": "ASLEEP" }))).await,
+        (StatusCode::BAD_REQUEST, error(400, "`initial_state` must be `RUNNING`, `PAUSED` or `STOPPED`, not `ASLEEP`"))
+    );
+    let big = format!("{{\"name\":\"{}\"}}", "x".repeat(2 << 20));
+    assert_eq!(
+        server.raw("POST", "/connectors", Some(&big), &[]).await,
+        (StatusCode::PAYLOAD_TOO_LARGE, error(413, "the request body is larger than 1048576 bytes"))
+    );
+    assert_eq!(server.call("GET", "/nowhere", None).await, (StatusCode::NOT_FOUND, error(404, "HTTP 404 Not Found")));
+    assert_eq!(
+        server.call("DELETE", "/connectors", None).await,
+        (StatusCode::METHOD_NOT_ALLOWED, error(405, "HTTP 405 Method Not Allowed"))
+    );
+    assert_eq!(
+        server.call("GET", "/connectors?expand=everything", None).await,
+        (StatusCode::BAD_REQUEST, error(400, "`expand` must be `status` or `info`, not `everything`"))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_required_when_set() {
+    let server = Server::with_token("s3cret");
+    let (status, body) = server.call("GET", "/connectors", None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["error_code"], json!(401));
+    let (status, _) = server.raw("GET", "/connectors", None, &[("authorization", "Bearer wrong")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    let (status, body) = server.raw("GET", "/connectors", None, &[("authorization", "Bearer s3cret")]).await;
+    assert_eq!((status, body), (StatusCode::OK, json!([])));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_per_task() {
+    let server = Server::new();
+    server.create_datagen("m", 500).await;
+    let text = eventually("records counted", async || {
+        let (_, _, text) = server.request("GET", "/metrics", None, &[]).await;
+        let line = text.lines().find(|l| l.starts_with("sabot_records_in_total{connector=\"m\",task=\"0\"} "))?;
+        let n: u64 = line.rsplit(' ').next()?.parse().ok()?;
+        (n > 0).then_some(text)
+    })
+    .await;
+    for metric in ["sabot_records_out_total", "sabot_dead_lettered_total", "sabot_filtered_total", "sabot_batches_total"] {
+        assert!(text.contains(&format!("# TYPE {metric} counter\n{metric}{{connector=\"m\",task=\"0\"}} ")), "{metric}: {text}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_lists_every_route() {
+    let server = Server::new();
+    let (status, doc) = server.call("GET", "/openapi.json", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], json!("3.0.3"));
+    let paths: Vec<&String> = doc["paths"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
+    for path in [
+        "/",
+        "/connectors",
+        "/connectors/{name}",
+        "/connectors/{name}/config",
+        "/connectors/{name}/status",
+        "/connectors/{name}/tasks",
+        "/connectors/{name}/tasks/{task}/status",
+        "/connectors/{name}/tasks/{task}/restart",
+        "/connectors/{name}/restart",
+        "/connectors/{name}/pause",
+        "/connectors/{name}/resume",
+        "/connectors/{name}/stop",
+        "/connectors/{name}/topics",
+        "/connector-plugins",
+        "/connector-plugins/{class}/config/validate",
+        "/pipelines",
+        "/metrics",
+        "/openapi.json",
+    ] {
+        assert!(paths.iter().any(|p| *p == path), "{path} is missing");
+    }
+    assert_eq!(paths.len(), 18);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connectors_come_back_from_the_state_folder() {
+    let server = Server::new();
+    server.create_datagen("kept", 100).await;
+    server.call("PUT", "/connectors/kept/pause", None).await;
+    server.call("POST", "/connectors", Some(json!({ "name": "gone", "config": flat_config() }))).await;
+    server.call("DELETE", "/connectors/gone", None).await;
+    let config = server.call("GET", "/connectors/kept/config", None).await.1;
+    server.state.worker().shutdown();
+
+    let again = state_in(server.dir.path(), None);
+    again.restore();
+    let reborn = Server { state: again, dir: tempfile::tempdir().expect("a folder") };
+    assert_eq!(reborn.call("GET", "/connectors", None).await.1, json!(["kept"]));
+    assert_eq!(reborn.call("GET", "/connectors/kept/config", None).await.1, config);
+    let (_, status) = reborn.call("GET", "/connectors/kept/status", None).await;
+    assert_eq!(status["connector"]["state"], json!("PAUSED"));
+    assert_eq!(status["tasks"][0]["state"], json!("PAUSED"));
+}
+
+/// The flat dialect's mapping, key by key, as YAML tree.
+fn translate(config: Value, brokers: Option<&str>) -> Result<(Value, usize), Vec<String>> {
+    use sabot::api::dialect::flat_to_pipeline;
+    let Value::Object(map) = config else { panic!("a config object") };
+    let defaults = Defaults { brokers: brokers.map(str::to_owned) };
+    flat_to_pipeline("orders-out", &map, &defaults, &|_| None)
+        .map(|t| (serde_yaml::from_str(&t.yaml).expect("YAML"), t.tasks_max))
+        .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+}
+
+#[test]
+fn the_flat_dialect_maps_every_key() {
+    let (tree, tasks) = translate(
+        json!({
+            "connector.class": "kafka-sink",
+            "tasks.max": "3",
+            "topics": "orders, refunds",
+            "key.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false",
+            "transforms": "big,hide",
+            "transforms.big.type": "filter",
+            "transforms.big.field": "amount",
+            "transforms.big.value": "100",
+            "transforms.hide.type": "plugins/mask.wasm",
+            "transforms.hide.fields": "[\"customer.email\"]",
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": "orders-dlq",
+            "errors.log.enable": "true",
+            "consumer.override.session.timeout.ms": "6000",
+            "producer.override.compression.type": "zstd",
+            "sabot.sink.topic": "orders-big",
+            "sabot.batch.max.records": "500",
+        }),
+        Some("127.0.0.1:9092"),
+    )
+    .expect("it translates");
+    assert_eq!(tasks, 3);
+    assert_eq!(
+        tree,
+        json!({
+            "apiVersion": "sabot/v1",
+            "name": "orders-out",
+            "source": { "kafka": {
+                "brokers": "127.0.0.1:9092",
+                "topics": ["orders", "refunds"],
+                "group": "connect-orders-out",
+                "format": { "json": { "schema": "infer" } },
+                "properties": { "session.timeout.ms": "6000" },
+            } },
+            "transforms": [
+                { "plugin": "filter", "name": "big", "config": { "field": "amount", "value": 100 } },
+                { "plugin": "plugins/mask.wasm", "name": "hide", "config": { "fields": ["customer.email"] } },
+            ],
+            "sink": { "kafka": { "topic": "orders-big", "properties": { "compression.type": "zstd" } } },
+            "errors": { "on_bad_record": "dead-letter", "dead_letter_topic": "orders-dlq" },
+            "batch": { "max_records": 500 },
+        })
+    );
+}
+
+#[test]
+fn the_flat_dialect_maps_file_stream_sinks_raw_values_and_datagen() {
+    let (tree, _) = translate(
+        json!({
+            "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            "topics.regex": "^orders-.*",
+            "file": "out/orders.jsonl",
+            "value.converter": "org.apache.kafka.connect.converters.ByteArrayConverter",
+            "sabot.brokers": "127.0.0.1:9093",
+            "sabot.group": "g1",
+            "errors.tolerance": "none",
+        }),
+        None,
+    )
+    .expect("it translates");
+    assert_eq!(
+        tree,
+        json!({
+            "apiVersion": "sabot/v1",
+            "name": "orders-out",
+            "source": { "kafka": { "brokers": "127.0.0.1:9093", "topics_regex": "^orders-.*", "group": "g1", "format": "raw" } },
+            "sink": { "file": { "path": "out/orders.jsonl" } },
+            "errors": { "on_bad_record": "fail" },
+        })
+    );
+    let (tree, _) = translate(
+        json!({
+            "connector.class": "io.confluent.kafka.connect.datagen.DatagenConnector",
+            "kafka.topic": "orders",
+            "iterations": "1000",
+            "max.interval": "100",
+        }),
+        Some("127.0.0.1:9092"),
+    )
+    .expect("it translates");
+    assert_eq!(
+        tree,
+        json!({
+            "apiVersion": "sabot/v1",
+            "name": "orders-out",
+            "source": { "datagen": { "records": 1000, "rate": 10 } },
+            "sink": { "kafka": { "topic": "orders", "brokers": "127.0.0.1:9092" } },
+        })
+    );
+}
+
+#[test]
+fn the_flat_dialect_reports_every_problem_by_key() {
+    let problems = translate(
+        json!({
+            "connector.class": "stdout-sink",
+            "topics": "a",
+            "topics.regex": "b",
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url": "http://127.0.0.1:8081",
+            "producer.override.acks": "all",
+            "transforms": "t",
+            "transforms.t.type": "org.apache.kafka.connect.transforms.MaskField$Value",
+            "transforms.u.type": "filter",
+            "nested": { "not": "a string" },
+        }),
+        None,
+    )
+    .expect_err("it has problems");
+    assert_eq!(
+        problems,
+        vec![
+            "nested: must be a string (Kafka Connect configs are maps of strings)",
+            "value.converter.schema.registry.url: is not supported; Sabot reads schemaless JSON or raw bytes (a schema registry is not supported here)",
+            "value.converter: `io.confluent.connect.avro.AvroConverter` is not supported; use `org.apache.kafka.connect.json.JsonConverter` (with `value.converter.schemas.enable=false`) or `org.apache.kafka.connect.converters.ByteArrayConverter`",
+            "sabot.brokers: no brokers: set `sabot.brokers` to the bootstrap servers, or start `sabot serve --brokers HOST:PORT`",
+            "topics: set `topics` or `topics.regex`, not both",
+            "transforms.t.type: `org.apache.kafka.connect.transforms.MaskField$Value` is a Java transformation; Sabot runs WASM plugins, name one such as `filter` or `mask`",
+            "producer.override.acks: only a Kafka sink has a producer; remove the key",
+            "transforms.u.type: unknown key; list the transform's name in `transforms` first",
+        ]
+    );
+}
