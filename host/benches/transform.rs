@@ -34,8 +34,10 @@ use arrow_buffer::Buffer;
 use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::StreamWriter;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use criterion::{BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use criterion::measurement::WallTime;
+use criterion::{
+    BenchmarkGroup, Criterion, SamplingMode, Throughput, criterion_group, criterion_main,
+};
 use sabot::format::{JsonDecoder, JsonEncoder, JsonOptions};
 use sabot::record::{Header, RawRecord, is_metadata, metadata_columns, metadata_fields};
 use sabot::transform::{Engine, Limits, Plugin, Transform, World};
@@ -113,7 +115,7 @@ fn orders(rows: usize) -> RecordBatch {
         status.append_value(rng.pick(&["created", "paid", "shipped", "delivered"]));
         country.append_value(rng.pick(&["DE", "FR", "US", "GB", "JP", "BR"]));
         email.append_value(format!("user{customer_id}@example.com"));
-        if rng.next() % 4 == 0 {
+        if rng.next().is_multiple_of(4) {
             coupon.append_value(format!("SAVE{}", rng.next() % 50));
         } else {
             coupon.append_null();
@@ -190,9 +192,15 @@ fn per_call(c: &mut Criterion, name: &str, plugin: &Plugin, config: &serde_json:
     let mut group = group(c, name);
     for rows in SIZES {
         let batch = orders(rows);
-        let output = transform.apply(&batch).unwrap_or_else(|e| panic!("{name}/{rows}: {e}"));
+        let output = transform
+            .apply(&batch)
+            .unwrap_or_else(|e| panic!("{name}/{rows}: {e}"));
         assert_eq!(output.batch.num_rows(), rows, "{name}/{rows}: rows kept");
-        assert!(output.rejected.is_empty(), "{name}/{rows}: {:?}", output.rejected);
+        assert!(
+            output.rejected.is_empty(),
+            "{name}/{rows}: {:?}",
+            output.rejected
+        );
         group.throughput(Throughput::Elements(rows as u64));
         group.bench_function(rows.to_string(), |b| {
             b.iter(|| match transform.apply(black_box(&batch)) {
@@ -224,15 +232,25 @@ fn record_world(c: &mut Criterion) {
     let (engine, _dir) = engine_in_temp();
     let plugin = load(&engine, &path);
     assert_eq!(plugin.world(), World::Record);
-    per_call(c, "record_world", &plugin, &serde_json::json!({"fields": []}));
+    per_call(
+        c,
+        "record_world",
+        &plugin,
+        &serde_json::json!({"fields": []}),
+    );
 }
 
 /// The batch as one IPC stream, as the host hands it to a batch plugin.
 fn ipc_encode(batch: &RecordBatch) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 * 1024);
-    let mut writer = StreamWriter::try_new(&mut out, &batch.schema()).unwrap_or_else(|e| panic!("ipc writer: {e}"));
-    writer.write(batch).unwrap_or_else(|e| panic!("ipc write: {e}"));
-    writer.finish().unwrap_or_else(|e| panic!("ipc finish: {e}"));
+    let mut writer = StreamWriter::try_new(&mut out, &batch.schema())
+        .unwrap_or_else(|e| panic!("ipc writer: {e}"));
+    writer
+        .write(batch)
+        .unwrap_or_else(|e| panic!("ipc write: {e}"));
+    writer
+        .finish()
+        .unwrap_or_else(|e| panic!("ipc finish: {e}"));
     drop(writer);
     out
 }
@@ -244,11 +262,16 @@ fn ipc_decode(bytes: Vec<u8>) -> RecordBatch {
     let mut decoder = StreamDecoder::new();
     let mut batch = None;
     while !buffer.is_empty() {
-        if let Some(decoded) = decoder.decode(&mut buffer).unwrap_or_else(|e| panic!("ipc decode: {e}")) {
+        if let Some(decoded) = decoder
+            .decode(&mut buffer)
+            .unwrap_or_else(|e| panic!("ipc decode: {e}"))
+        {
             batch = Some(decoded);
         }
     }
-    decoder.finish().unwrap_or_else(|e| panic!("ipc finish: {e}"));
+    decoder
+        .finish()
+        .unwrap_or_else(|e| panic!("ipc finish: {e}"));
     batch.unwrap_or_else(|| panic!("ipc stream without a batch"))
 }
 
@@ -279,8 +302,8 @@ fn host_json(c: &mut Criterion) {
         .map(|f| f.as_ref().clone())
         .collect();
     let value_schema = Arc::new(Schema::new(value_fields));
-    let mut decoder =
-        JsonDecoder::new(value_schema, JsonOptions::default()).unwrap_or_else(|e| panic!("decoder: {e}"));
+    let mut decoder = JsonDecoder::new(value_schema, JsonOptions::default())
+        .unwrap_or_else(|e| panic!("decoder: {e}"));
     let mut encoder = JsonEncoder::new();
     let mut out = Vec::new();
     let mut ends = Vec::new();
@@ -289,7 +312,9 @@ fn host_json(c: &mut Criterion) {
         let mut round_trip = || {
             out.clear();
             ends.clear();
-            encoder.encode(&batch, &mut out, &mut ends).unwrap_or_else(|e| panic!("encode: {e}"));
+            encoder
+                .encode(&batch, &mut out, &mut ends)
+                .unwrap_or_else(|e| panic!("encode: {e}"));
             let mut start = 0;
             let values: Vec<Option<&[u8]>> = ends
                 .iter()
@@ -302,10 +327,20 @@ fn host_json(c: &mut Criterion) {
             decoder.decode(&values)
         };
         let decoded = round_trip();
-        assert_eq!(decoded.batch.num_rows(), rows, "host_json/{rows}: rows decoded");
-        assert!(decoded.errors.is_empty(), "host_json/{rows}: {:?}", decoded.errors);
+        assert_eq!(
+            decoded.batch.num_rows(),
+            rows,
+            "host_json/{rows}: rows decoded"
+        );
+        assert!(
+            decoded.errors.is_empty(),
+            "host_json/{rows}: {:?}",
+            decoded.errors
+        );
         group.throughput(Throughput::Elements(rows as u64));
-        group.bench_function(rows.to_string(), |b| b.iter(|| black_box(round_trip().batch.num_rows())));
+        group.bench_function(rows.to_string(), |b| {
+            b.iter(|| black_box(round_trip().batch.num_rows()))
+        });
     }
     group.finish();
 }
@@ -348,7 +383,10 @@ fn load_cache(c: &mut Criterion) {
                     let began = Instant::now();
                     let plugin = load(&engine, &path);
                     total += began.elapsed();
-                    assert!(!plugin.from_cache(), "load/{name}/cold: came from the cache");
+                    assert!(
+                        !plugin.from_cache(),
+                        "load/{name}/cold: came from the cache"
+                    );
                 }
                 total
             })
@@ -366,5 +404,13 @@ fn load_cache(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, identity, record_world, host_ipc, host_json, instantiate, load_cache);
+criterion_group!(
+    benches,
+    identity,
+    record_world,
+    host_ipc,
+    host_json,
+    instantiate,
+    load_cache
+);
 criterion_main!(benches);

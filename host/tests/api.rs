@@ -6,13 +6,13 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
-use axum::http::{header, Request, StatusCode};
 use axum::Router;
-use sabot::api::{dialect::Defaults, router, ApiOptions, AppState};
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use sabot::api::{ApiOptions, AppState, dialect::Defaults, router};
 use sabot::plan::PlanOptions;
 use sabot::worker::Worker;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 /// A test server: its state and a temporary folder for files and state.
@@ -47,7 +47,13 @@ impl Server {
         self.raw(method, uri, body.as_deref(), &[]).await
     }
 
-    async fn raw(&self, method: &str, uri: &str, body: Option<&str>, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+    async fn raw(
+        &self,
+        method: &str,
+        uri: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
         let (status, _, text) = self.request(method, uri, body, headers).await;
         let value = if text.is_empty() {
             Value::Null
@@ -80,14 +86,22 @@ impl Server {
         let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
             .await
             .expect("a body");
-        (status, headers, String::from_utf8_lossy(&bytes).into_owned())
+        (
+            status,
+            headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
     }
 
     /// Create a datagen → file connector at `rate` records per second.
     async fn create_datagen(&self, name: &str, rate: u64) -> (StatusCode, Value) {
         let config = datagen_config(&self.out(&format!("{name}.jsonl")), rate);
-        self.call("POST", "/connectors", Some(json!({ "name": name, "config": config })))
-            .await
+        self.call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": name, "config": config })),
+        )
+        .await
     }
 }
 
@@ -147,7 +161,10 @@ async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
         if let Some(v) = f().await {
             return v;
         }
-        assert!(start.elapsed() < Duration::from_secs(10), "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -184,11 +201,17 @@ async fn create_list_and_describe_a_connector() {
     assert_eq!(body["tasks"], json!([{ "connector": "orders", "task": 0 }]));
     assert_eq!(body["config"], datagen_config(&file, 200));
 
-    assert_eq!(server.call("GET", "/connectors", None).await, (StatusCode::OK, json!(["orders"])));
+    assert_eq!(
+        server.call("GET", "/connectors", None).await,
+        (StatusCode::OK, json!(["orders"]))
+    );
     let (status, info) = server.call("GET", "/connectors/orders", None).await;
     assert_eq!((status, info), (StatusCode::OK, body.clone()));
     let (status, config) = server.call("GET", "/connectors/orders/config", None).await;
-    assert_eq!((status, config), (StatusCode::OK, datagen_config(&file, 200)));
+    assert_eq!(
+        (status, config),
+        (StatusCode::OK, datagen_config(&file, 200))
+    );
 
     let (status, st) = server.call("GET", "/connectors/orders/status", None).await;
     assert_eq!(status, StatusCode::OK);
@@ -201,9 +224,14 @@ async fn create_list_and_describe_a_connector() {
             "type": "source",
         })
     );
-    let (status, task) = server.call("GET", "/connectors/orders/tasks/0/status", None).await;
+    let (status, task) = server
+        .call("GET", "/connectors/orders/tasks/0/status", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(task, json!({ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083" }));
+    assert_eq!(
+        task,
+        json!({ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083" })
+    );
     let (status, tasks) = server.call("GET", "/connectors/orders/tasks", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
@@ -211,7 +239,9 @@ async fn create_list_and_describe_a_connector() {
         json!([{ "id": { "connector": "orders", "task": 0 }, "config": datagen_config(&file, 200) }])
     );
 
-    let (status, expanded) = server.call("GET", "/connectors?expand=status&expand=info", None).await;
+    let (status, expanded) = server
+        .call("GET", "/connectors?expand=status&expand=info", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(expanded["orders"]["status"], st);
     assert_eq!(expanded["orders"]["info"], body);
@@ -224,7 +254,13 @@ async fn create_list_and_describe_a_connector() {
     .await;
 
     let again = server.create_datagen("orders", 200).await;
-    assert_eq!(again, (StatusCode::CONFLICT, error(409, "Connector orders already exists")));
+    assert_eq!(
+        again,
+        (
+            StatusCode::CONFLICT,
+            error(409, "Connector orders already exists")
+        )
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,9 +281,19 @@ async fn unknown_connectors_answer_404_everywhere() {
         ("PUT", "/connectors/ghost/stop"),
         ("DELETE", "/connectors/ghost"),
     ] {
-        assert_eq!(server.call(method, uri, None).await, (StatusCode::NOT_FOUND, missing.clone()), "{method} {uri}");
+        assert_eq!(
+            server.call(method, uri, None).await,
+            (StatusCode::NOT_FOUND, missing.clone()),
+            "{method} {uri}"
+        );
     }
-    let patch = server.call("PATCH", "/connectors/ghost/config", Some(json!({ "topics": "x" }))).await;
+    let patch = server
+        .call(
+            "PATCH",
+            "/connectors/ghost/config",
+            Some(json!({ "topics": "x" })),
+        )
+        .await;
     assert_eq!(patch, (StatusCode::NOT_FOUND, missing));
 }
 
@@ -255,7 +301,11 @@ async fn unknown_connectors_answer_404_everywhere() {
 async fn kafka_connect_configs_are_accepted_and_secrets_hidden() {
     let server = Server::new();
     let (status, body) = server
-        .call("POST", "/connectors", Some(json!({ "name": "files", "config": flat_config() })))
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "files", "config": flat_config() })),
+        )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["type"], json!("sink"));
@@ -265,14 +315,21 @@ async fn kafka_connect_configs_are_accepted_and_secrets_hidden() {
     assert_eq!(config["topics"], json!("orders,refunds"));
     let (status, topics) = server.call("GET", "/connectors/files/topics", None).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(topics, json!({ "files": { "topics": ["orders", "refunds"] } }));
+    assert_eq!(
+        topics,
+        json!({ "files": { "topics": ["orders", "refunds"] } })
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_connector_class_lists_the_known_ones() {
     let server = Server::new();
     let (status, body) = server
-        .call("POST", "/connectors", Some(json!({ "name": "x", "config": { "connector.class": "com.example.Nope" } })))
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "x", "config": { "connector.class": "com.example.Nope" } })),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -295,7 +352,11 @@ async fn invalid_values_list_every_problem() {
     config["errors.tolerance"] = json!("some");
     config["topcs"] = json!("x");
     let (status, body) = server
-        .call("POST", "/connectors", Some(json!({ "name": "bad", "config": config })))
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "bad", "config": config })),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -312,7 +373,11 @@ async fn invalid_values_list_every_problem() {
     let mut config = flat_config();
     config["sabot.batch.max.wait"] = json!("soon");
     let (status, body) = server
-        .call("POST", "/connectors", Some(json!({ "name": "bad", "config": config })))
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "bad", "config": config })),
+        )
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let message = body["message"].as_str().expect("a message");
@@ -324,16 +389,30 @@ async fn invalid_values_list_every_problem() {
 async fn put_config_creates_then_updates_and_checks_the_name() {
     let server = Server::new();
     let file = server.out("p.jsonl");
-    let (status, body) = server.call("PUT", "/connectors/p/config", Some(datagen_config(&file, 50))).await;
+    let (status, body) = server
+        .call(
+            "PUT",
+            "/connectors/p/config",
+            Some(datagen_config(&file, 50)),
+        )
+        .await;
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(body["name"], json!("p"));
-    let (status, body) = server.call("PUT", "/connectors/p/config", Some(datagen_config(&file, 60))).await;
+    let (status, body) = server
+        .call(
+            "PUT",
+            "/connectors/p/config",
+            Some(datagen_config(&file, 60)),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["config"]["source"]["datagen"]["rate"], json!(60));
 
     let mut other = datagen_config(&file, 60);
     other["name"] = json!("q");
-    let (status, body) = server.call("PUT", "/connectors/p/config", Some(other)).await;
+    let (status, body) = server
+        .call("PUT", "/connectors/p/config", Some(other))
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         body["message"],
@@ -351,7 +430,13 @@ async fn put_config_creates_then_updates_and_checks_the_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn patch_merges_and_null_removes() {
     let server = Server::new();
-    server.call("POST", "/connectors", Some(json!({ "name": "f", "config": flat_config() }))).await;
+    server
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "f", "config": flat_config() })),
+        )
+        .await;
     let (status, body) = server
         .call(
             "PATCH",
@@ -373,20 +458,50 @@ async fn pause_resume_stop_and_delete() {
     let state = async |s: &Server| {
         let (_, st) = s.call("GET", "/connectors/life/status", None).await;
         let tasks: Vec<Value> = st["tasks"].as_array().cloned().unwrap_or_default();
-        (st["connector"]["state"].clone(), tasks.iter().map(|t| t["state"].clone()).collect::<Vec<_>>())
+        (
+            st["connector"]["state"].clone(),
+            tasks.iter().map(|t| t["state"].clone()).collect::<Vec<_>>(),
+        )
     };
-    assert_eq!(server.call("PUT", "/connectors/life/pause", None).await, (StatusCode::ACCEPTED, Value::Null));
-    assert_eq!(state(&server).await, (json!("PAUSED"), vec![json!("PAUSED")]));
-    assert_eq!(server.call("PUT", "/connectors/life/resume", None).await, (StatusCode::ACCEPTED, Value::Null));
-    assert_eq!(state(&server).await, (json!("RUNNING"), vec![json!("RUNNING")]));
-    assert_eq!(server.call("PUT", "/connectors/life/stop", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    assert_eq!(
+        server.call("PUT", "/connectors/life/pause", None).await,
+        (StatusCode::ACCEPTED, Value::Null)
+    );
+    assert_eq!(
+        state(&server).await,
+        (json!("PAUSED"), vec![json!("PAUSED")])
+    );
+    assert_eq!(
+        server.call("PUT", "/connectors/life/resume", None).await,
+        (StatusCode::ACCEPTED, Value::Null)
+    );
+    assert_eq!(
+        state(&server).await,
+        (json!("RUNNING"), vec![json!("RUNNING")])
+    );
+    assert_eq!(
+        server.call("PUT", "/connectors/life/stop", None).await,
+        (StatusCode::NO_CONTENT, Value::Null)
+    );
     assert_eq!(state(&server).await, (json!("STOPPED"), vec![]));
-    assert_eq!(server.call("PUT", "/connectors/life/resume", None).await.0, StatusCode::ACCEPTED);
-    assert_eq!(state(&server).await, (json!("RUNNING"), vec![json!("RUNNING")]));
-    assert_eq!(server.call("DELETE", "/connectors/life", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    assert_eq!(
+        server.call("PUT", "/connectors/life/resume", None).await.0,
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(
+        state(&server).await,
+        (json!("RUNNING"), vec![json!("RUNNING")])
+    );
+    assert_eq!(
+        server.call("DELETE", "/connectors/life", None).await,
+        (StatusCode::NO_CONTENT, Value::Null)
+    );
     assert_eq!(
         server.call("GET", "/connectors/life", None).await,
-        (StatusCode::NOT_FOUND, error(404, "Connector life not found"))
+        (
+            StatusCode::NOT_FOUND,
+            error(404, "Connector life not found")
+        )
     );
 }
 
@@ -394,21 +509,61 @@ async fn pause_resume_stop_and_delete() {
 async fn restarts() {
     let server = Server::new();
     server.create_datagen("r", 100).await;
-    assert_eq!(server.call("POST", "/connectors/r/restart", None).await, (StatusCode::NO_CONTENT, Value::Null));
-    let (status, body) = server.call("POST", "/connectors/r/restart?includeTasks=true", None).await;
+    assert_eq!(
+        server.call("POST", "/connectors/r/restart", None).await,
+        (StatusCode::NO_CONTENT, Value::Null)
+    );
+    let (status, body) = server
+        .call("POST", "/connectors/r/restart?includeTasks=true", None)
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
     assert_eq!(body["name"], json!("r"));
     assert_eq!(body["tasks"][0]["id"], json!(0));
-    let (status, _) = server.call("POST", "/connectors/r/restart?includeTasks=true&onlyFailed=true", None).await;
+    let (status, _) = server
+        .call(
+            "POST",
+            "/connectors/r/restart?includeTasks=true&onlyFailed=true",
+            None,
+        )
+        .await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let (status, body) = server.call("POST", "/connectors/r/restart?includeTasks=maybe", None).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, error(400, "`includeTasks` must be `true` or `false`, not `maybe`")));
-    assert_eq!(server.call("POST", "/connectors/r/tasks/0/restart", None).await, (StatusCode::NO_CONTENT, Value::Null));
+    let (status, body) = server
+        .call("POST", "/connectors/r/restart?includeTasks=maybe", None)
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            error(400, "`includeTasks` must be `true` or `false`, not `maybe`")
+        )
+    );
+    assert_eq!(
+        server
+            .call("POST", "/connectors/r/tasks/0/restart", None)
+            .await,
+        (StatusCode::NO_CONTENT, Value::Null)
+    );
     for task in ["7", "x", "-1"] {
-        let (status, body) = server.call("POST", &format!("/connectors/r/tasks/{task}/restart"), None).await;
-        assert_eq!((status, body), (StatusCode::NOT_FOUND, error(404, &format!("Task r-{task} not found"))));
-        let (status, body) = server.call("GET", &format!("/connectors/r/tasks/{task}/status"), None).await;
-        assert_eq!((status, body), (StatusCode::NOT_FOUND, error(404, &format!("Task r-{task} not found"))));
+        let (status, body) = server
+            .call("POST", &format!("/connectors/r/tasks/{task}/restart"), None)
+            .await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::NOT_FOUND,
+                error(404, &format!("Task r-{task} not found"))
+            )
+        );
+        let (status, body) = server
+            .call("GET", &format!("/connectors/r/tasks/{task}/status"), None)
+            .await;
+        assert_eq!(
+            (status, body),
+            (
+                StatusCode::NOT_FOUND,
+                error(404, &format!("Task r-{task} not found"))
+            )
+        );
     }
 }
 
@@ -418,8 +573,12 @@ async fn plugins_are_listed_with_transforms() {
     let (status, body) = server.call("GET", "/connector-plugins", None).await;
     assert_eq!(status, StatusCode::OK);
     let list = body.as_array().expect("a list");
-    assert!(list.contains(&json!({ "class": "file-sink", "type": "sink", "version": env!("CARGO_PKG_VERSION") })));
-    assert!(list.contains(&json!({ "class": "datagen", "type": "source", "version": env!("CARGO_PKG_VERSION") })));
+    assert!(list.contains(
+        &json!({ "class": "file-sink", "type": "sink", "version": env!("CARGO_PKG_VERSION") })
+    ));
+    assert!(list.contains(
+        &json!({ "class": "datagen", "type": "source", "version": env!("CARGO_PKG_VERSION") })
+    ));
     let transforms: Vec<&str> = list
         .iter()
         .filter(|p| p["type"] == "transformation")
@@ -427,7 +586,9 @@ async fn plugins_are_listed_with_transforms() {
         .collect();
     assert!(transforms.contains(&"filter"), "{transforms:?}");
     assert!(transforms.contains(&"mask"), "{transforms:?}");
-    let (_, only) = server.call("GET", "/connector-plugins?connectorsOnly=true", None).await;
+    let (_, only) = server
+        .call("GET", "/connector-plugins?connectorsOnly=true", None)
+        .await;
     assert_eq!(only.as_array().map(Vec::len), Some(6));
 }
 
@@ -436,10 +597,14 @@ async fn validate_gives_config_infos() {
     let server = Server::new();
     let mut config = flat_config();
     config.as_object_mut().map(|c| c.remove("connector.class"));
-    let uri = "/connector-plugins/org.apache.kafka.connect.file.FileStreamSinkConnector/config/validate";
+    let uri =
+        "/connector-plugins/org.apache.kafka.connect.file.FileStreamSinkConnector/config/validate";
     let (status, body) = server.call("PUT", uri, Some(config.clone())).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["name"], json!("org.apache.kafka.connect.file.FileStreamSinkConnector"));
+    assert_eq!(
+        body["name"],
+        json!("org.apache.kafka.connect.file.FileStreamSinkConnector")
+    );
     assert_eq!(body["error_count"], json!(0));
     let topics = body["configs"]
         .as_array()
@@ -452,7 +617,10 @@ async fn validate_gives_config_infos() {
     );
     let password = body["configs"]
         .as_array()
-        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "consumer.override.sasl.password"))
+        .and_then(|c| {
+            c.iter()
+                .find(|e| e["definition"]["name"] == "consumer.override.sasl.password")
+        })
         .cloned()
         .expect("the password is described");
     assert_eq!(password["value"]["value"], json!("[hidden]"));
@@ -465,17 +633,43 @@ async fn validate_gives_config_infos() {
     assert_eq!(body["error_count"], json!(1));
     let tolerance = body["configs"]
         .as_array()
-        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "errors.tolerance"))
+        .and_then(|c| {
+            c.iter()
+                .find(|e| e["definition"]["name"] == "errors.tolerance")
+        })
         .cloned()
         .expect("described");
     assert_eq!(
         tolerance["value"]["errors"],
-        json!(["`some` is not allowed; use `none` (stop at the first bad record) or `all` (dead-letter them)"])
+        json!([
+            "`some` is not allowed; use `none` (stop at the first bad record) or `all` (dead-letter them)"
+        ])
     );
 
-    let (status, body) = server.call("PUT", "/connector-plugins/file-sink/config/validate", Some(json!({ "connector.class": "kafka-sink" }))).await;
-    assert_eq!((status, body), (StatusCode::BAD_REQUEST, error(400, "Included connector type kafka-sink does not match request type file-sink")));
-    let (status, _) = server.call("PUT", "/connector-plugins/com.example.Nope/config/validate", Some(json!({}))).await;
+    let (status, body) = server
+        .call(
+            "PUT",
+            "/connector-plugins/file-sink/config/validate",
+            Some(json!({ "connector.class": "kafka-sink" })),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                400,
+                "Included connector type kafka-sink does not match request type file-sink"
+            )
+        )
+    );
+    let (status, _) = server
+        .call(
+            "PUT",
+            "/connector-plugins/com.example.Nope/config/validate",
+            Some(json!({})),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
@@ -485,20 +679,37 @@ async fn a_plugin_problem_found_by_validate_names_the_transform_key() {
     let mut config = flat_config();
     config["transforms"] = json!("f");
     config["transforms.f.type"] = json!("no-such-plugin");
-    let (status, body) = server.call("PUT", "/connector-plugins/file-sink/config/validate", Some({
-        config["connector.class"] = json!("file-sink");
-        config
-    })).await;
+    let (status, body) = server
+        .call(
+            "PUT",
+            "/connector-plugins/file-sink/config/validate",
+            Some({
+                config["connector.class"] = json!("file-sink");
+                config
+            }),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["error_count"], json!(1));
     let entry = body["configs"]
         .as_array()
-        .and_then(|c| c.iter().find(|e| e["definition"]["name"] == "transforms.f.type"))
+        .and_then(|c| {
+            c.iter()
+                .find(|e| e["definition"]["name"] == "transforms.f.type")
+        })
         .cloned()
         .expect("described");
-    let errors = entry["value"]["errors"].as_array().cloned().unwrap_or_default();
+    let errors = entry["value"]["errors"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     assert_eq!(errors.len(), 1);
-    assert!(errors[0].as_str().is_some_and(|e| e.starts_with("no plugin named `no-such-plugin` in ")), "{errors:?}");
+    assert!(
+        errors[0]
+            .as_str()
+            .is_some_and(|e| e.starts_with("no plugin named `no-such-plugin` in ")),
+        "{errors:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -512,52 +723,131 @@ async fn pipelines_take_yaml() {
     let (status, body) = server.raw("POST", "/pipelines", Some(&yaml), &[]).await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
     assert_eq!(body["name"], json!("from-yaml"));
-    assert_eq!(body["config"]["source"], json!({ "datagen": { "rate": 50 } }));
+    assert_eq!(
+        body["config"]["source"],
+        json!({ "datagen": { "rate": 50 } })
+    );
     let (status, body) = server.raw("POST", "/pipelines", Some(&yaml), &[]).await;
-    assert_eq!((status, body), (StatusCode::CONFLICT, error(409, "Connector from-yaml already exists")));
-    let (status, body) = server.raw("POST", "/pipelines", Some("name: [unclosed"), &[]).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::CONFLICT,
+            error(409, "Connector from-yaml already exists")
+        )
+    );
+    let (status, body) = server
+        .raw("POST", "/pipelines", Some("name: [unclosed"), &[])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("\ninvalid YAML (line ")), "{body}");
-    let (status, body) = server.raw("POST", "/pipelines", Some("apiVersion: sabot/v1\nname: x\nsource: {}\nsink: {stdout: {}}\nbtach: {}\n"), &[]).await;
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("\ninvalid YAML (line ")),
+        "{body}"
+    );
+    let (status, body) = server
+        .raw(
+            "POST",
+            "/pipelines",
+            Some("apiVersion: sabot/v1\nname: x\nsource: {}\nsink: {stdout: {}}\nbtach: {}\n"),
+            &[],
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().is_some_and(|m| m.contains("btach: unknown key; did you mean `batch`?")), "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("btach: unknown key; did you mean `batch`?")),
+        "{body}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_requests_answer_in_the_error_shape() {
     let server = Server::new();
-    let (status, body) = server.raw("POST", "/connectors", Some("{not json"), &[]).await;
+    let (status, body) = server
+        .raw("POST", "/connectors", Some("{not json"), &[])
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert!(body["message"].as_str().is_some_and(|m| m.starts_with("the request body is not valid JSON: ")));
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("the request body is not valid JSON: "))
+    );
     assert_eq!(
         server.raw("POST", "/connectors", Some("[]"), &[]).await,
-        (StatusCode::BAD_REQUEST, error(400, "the request body must be a JSON object (`{\"name\": ..., \"config\": {...}}`)"))
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                400,
+                "the request body must be a JSON object (`{\"name\": ..., \"config\": {...}}`)"
+            )
+        )
     );
     assert_eq!(
-        server.call("POST", "/connectors", Some(json!({ "config": {} }))).await,
-        (StatusCode::BAD_REQUEST, error(400, "Connector name must be specified: give `name`"))
+        server
+            .call("POST", "/connectors", Some(json!({ "config": {} })))
+            .await,
+        (
+            StatusCode::BAD_REQUEST,
+            error(400, "Connector name must be specified: give `name`")
+        )
     );
     assert_eq!(
-        server.call("POST", "/connectors", Some(json!({ "name": "n" }))).await,
-        (StatusCode::BAD_REQUEST, error(400, "Connector config is missing: give `config` as an object"))
+        server
+            .call("POST", "/connectors", Some(json!({ "name": "n" })))
+            .await,
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                400,
+                "Connector config is missing: give `config` as an object"
+            )
+        )
     );
     assert_eq!(
-        server.call("POST", "/connectors", Some(json!({ "name": "n", "config": {}, "initial_state": "ASLEEP" }))).await,
-        (StatusCode::BAD_REQUEST, error(400, "`initial_state` must be `RUNNING`, `PAUSED` or `STOPPED`, not `ASLEEP`"))
+        server
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({ "name": "n", "config": {}, "initial_state": "ASLEEP" }))
+            )
+            .await,
+        (
+            StatusCode::BAD_REQUEST,
+            error(
+                400,
+                "`initial_state` must be `RUNNING`, `PAUSED` or `STOPPED`, not `ASLEEP`"
+            )
+        )
     );
     let big = format!("{{\"name\":\"{}\"}}", "x".repeat(2 << 20));
     assert_eq!(
         server.raw("POST", "/connectors", Some(&big), &[]).await,
-        (StatusCode::PAYLOAD_TOO_LARGE, error(413, "the request body is larger than 1048576 bytes"))
+        (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            error(413, "the request body is larger than 1048576 bytes")
+        )
     );
-    assert_eq!(server.call("GET", "/nowhere", None).await, (StatusCode::NOT_FOUND, error(404, "HTTP 404 Not Found")));
+    assert_eq!(
+        server.call("GET", "/nowhere", None).await,
+        (StatusCode::NOT_FOUND, error(404, "HTTP 404 Not Found"))
+    );
     assert_eq!(
         server.call("DELETE", "/connectors", None).await,
-        (StatusCode::METHOD_NOT_ALLOWED, error(405, "HTTP 405 Method Not Allowed"))
+        (
+            StatusCode::METHOD_NOT_ALLOWED,
+            error(405, "HTTP 405 Method Not Allowed")
+        )
     );
     assert_eq!(
-        server.call("GET", "/connectors?expand=everything", None).await,
-        (StatusCode::BAD_REQUEST, error(400, "`expand` must be `status` or `info`, not `everything`"))
+        server
+            .call("GET", "/connectors?expand=everything", None)
+            .await,
+        (
+            StatusCode::BAD_REQUEST,
+            error(400, "`expand` must be `status` or `info`, not `everything`")
+        )
     );
 }
 
@@ -567,9 +857,23 @@ async fn a_token_is_required_when_set() {
     let (status, body) = server.call("GET", "/connectors", None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["error_code"], json!(401));
-    let (status, _) = server.raw("GET", "/connectors", None, &[("authorization", "Bearer wrong")]).await;
+    let (status, _) = server
+        .raw(
+            "GET",
+            "/connectors",
+            None,
+            &[("authorization", "Bearer wrong")],
+        )
+        .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    let (status, body) = server.raw("GET", "/connectors", None, &[("authorization", "Bearer s3cret")]).await;
+    let (status, body) = server
+        .raw(
+            "GET",
+            "/connectors",
+            None,
+            &[("authorization", "Bearer s3cret")],
+        )
+        .await;
     assert_eq!((status, body), (StatusCode::OK, json!([])));
 }
 
@@ -579,13 +883,25 @@ async fn metrics_count_per_task() {
     server.create_datagen("m", 500).await;
     let text = eventually("records counted", async || {
         let (_, _, text) = server.request("GET", "/metrics", None, &[]).await;
-        let line = text.lines().find(|l| l.starts_with("sabot_records_in_total{connector=\"m\",task=\"0\"} "))?;
+        let line = text
+            .lines()
+            .find(|l| l.starts_with("sabot_records_in_total{connector=\"m\",task=\"0\"} "))?;
         let n: u64 = line.rsplit(' ').next()?.parse().ok()?;
         (n > 0).then_some(text)
     })
     .await;
-    for metric in ["sabot_records_out_total", "sabot_dead_lettered_total", "sabot_filtered_total", "sabot_batches_total"] {
-        assert!(text.contains(&format!("# TYPE {metric} counter\n{metric}{{connector=\"m\",task=\"0\"}} ")), "{metric}: {text}");
+    for metric in [
+        "sabot_records_out_total",
+        "sabot_dead_lettered_total",
+        "sabot_filtered_total",
+        "sabot_batches_total",
+    ] {
+        assert!(
+            text.contains(&format!(
+                "# TYPE {metric} counter\n{metric}{{connector=\"m\",task=\"0\"}} "
+            )),
+            "{metric}: {text}"
+        );
     }
 }
 
@@ -595,7 +911,10 @@ async fn openapi_lists_every_route() {
     let (status, doc) = server.call("GET", "/openapi.json", None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(doc["openapi"], json!("3.0.3"));
-    let paths: Vec<&String> = doc["paths"].as_object().map(|p| p.keys().collect()).unwrap_or_default();
+    let paths: Vec<&String> = doc["paths"]
+        .as_object()
+        .map(|p| p.keys().collect())
+        .unwrap_or_default();
     for path in [
         "/",
         "/connectors",
@@ -626,16 +945,31 @@ async fn connectors_come_back_from_the_state_folder() {
     let server = Server::new();
     server.create_datagen("kept", 100).await;
     server.call("PUT", "/connectors/kept/pause", None).await;
-    server.call("POST", "/connectors", Some(json!({ "name": "gone", "config": flat_config() }))).await;
+    server
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "gone", "config": flat_config() })),
+        )
+        .await;
     server.call("DELETE", "/connectors/gone", None).await;
     let config = server.call("GET", "/connectors/kept/config", None).await.1;
     server.state.worker().shutdown();
 
     let again = state_in(server.dir.path(), None);
     again.restore();
-    let reborn = Server { state: again, dir: tempfile::tempdir().expect("a folder") };
-    assert_eq!(reborn.call("GET", "/connectors", None).await.1, json!(["kept"]));
-    assert_eq!(reborn.call("GET", "/connectors/kept/config", None).await.1, config);
+    let reborn = Server {
+        state: again,
+        dir: tempfile::tempdir().expect("a folder"),
+    };
+    assert_eq!(
+        reborn.call("GET", "/connectors", None).await.1,
+        json!(["kept"])
+    );
+    assert_eq!(
+        reborn.call("GET", "/connectors/kept/config", None).await.1,
+        config
+    );
     let (_, status) = reborn.call("GET", "/connectors/kept/status", None).await;
     assert_eq!(status["connector"]["state"], json!("PAUSED"));
     assert_eq!(status["tasks"][0]["state"], json!("PAUSED"));
@@ -644,8 +978,12 @@ async fn connectors_come_back_from_the_state_folder() {
 /// The flat dialect's mapping, key by key, as YAML tree.
 fn translate(config: Value, brokers: Option<&str>) -> Result<(Value, usize), Vec<String>> {
     use sabot::api::dialect::flat_to_pipeline;
-    let Value::Object(map) = config else { panic!("a config object") };
-    let defaults = Defaults { brokers: brokers.map(str::to_owned) };
+    let Value::Object(map) = config else {
+        panic!("a config object")
+    };
+    let defaults = Defaults {
+        brokers: brokers.map(str::to_owned),
+    };
     flat_to_pipeline("orders-out", &map, &defaults, &|_| None)
         .map(|t| (serde_yaml::from_str(&t.yaml).expect("YAML"), t.tasks_max))
         .map_err(|problems| problems.iter().map(ToString::to_string).collect())
@@ -778,5 +1116,45 @@ fn the_flat_dialect_reports_every_problem_by_key() {
             "producer.override.acks: only a Kafka sink has a producer; remove the key",
             "transforms.u.type: unknown key; list the transform's name in `transforms` first",
         ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pipelines_folder_becomes_connectors() {
+    let server = Server::new();
+    let dir = server.out("pipelines");
+    std::fs::create_dir_all(&dir).expect("a folder");
+    let out = server.out("folder.jsonl");
+    let yaml = format!(
+        "apiVersion: sabot/v1\nname: from-folder\nsource:\n  datagen: {{ rate: 20 }}\nsink:\n  file: {{ path: '{}' }}\n",
+        out.display()
+    );
+    std::fs::write(dir.join("one.yaml"), yaml).expect("written");
+    let state = server.state.clone();
+    let loaded = tokio::task::spawn_blocking(move || state.load_pipelines(&dir))
+        .await
+        .expect("joined");
+    assert_eq!(loaded, Ok(()));
+    assert_eq!(
+        server.call("GET", "/connectors", None).await.1,
+        json!(["from-folder"])
+    );
+    let (_, config) = server
+        .call("GET", "/connectors/from-folder/config", None)
+        .await;
+    assert_eq!(config["source"], json!({ "datagen": { "rate": 20 } }));
+
+    let bad = server.out("bad");
+    std::fs::create_dir_all(&bad).expect("a folder");
+    std::fs::write(bad.join("two.yaml"), "apiVersion: sabot/v1\nname: two\n").expect("written");
+    let state = server.state.clone();
+    let errors = tokio::task::spawn_blocking(move || state.load_pipelines(&bad))
+        .await
+        .expect("joined");
+    let errors = errors.expect_err("a bad file fails");
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].ends_with("two.yaml` has 1 problem:\n  missing required key `source`"),
+        "{errors:?}"
     );
 }

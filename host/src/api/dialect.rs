@@ -15,6 +15,32 @@
 //! Either way the result is YAML text for [`crate::config::load_str`], so a
 //! REST config and a file get exactly the same checks and messages.
 //!
+//! The flat keys and where they land:
+//!
+//! | flat key | pipeline |
+//! |---|---|
+//! | `connector.class` = `kafka-sink` / `file-sink` / `stdout-sink` | Kafka source → `sink.kafka` / `sink.file` / `sink.stdout` |
+//! | `connector.class` = `org.apache.kafka.connect.file.FileStreamSinkConnector` | Kafka source → `sink.file` |
+//! | `connector.class` = `datagen` / `io.confluent.kafka.connect.datagen.DatagenConnector` | `source.datagen` → `sink.kafka` (topic `kafka.topic`) |
+//! | `topics` (comma-separated) / `topics.regex` | `source.kafka.topics` / `topics_regex` |
+//! | `tasks.max` | the number of tasks (default 1) |
+//! | `value.converter` = `…json.JsonConverter` (schemas off) / `…ByteArrayConverter` or `…StringConverter` | `format: { json: { schema: infer } }` / `format: raw` |
+//! | `key.converter` | accepted for JSON, String and ByteArray: keys pass through as bytes |
+//! | `transforms=a,b`, `transforms.a.type`, `transforms.a.KEY` | `transforms[i].plugin`, `.name: a`, `.config.KEY` (typed as the plugin declares) |
+//! | `errors.tolerance` = `none` / `all` | `errors.on_bad_record: fail` / `dead-letter` |
+//! | `errors.deadletterqueue.topic.name` | `errors.dead_letter_topic` |
+//! | `consumer.override.*` / `producer.override.*` | `source.kafka.properties` / `sink.kafka.properties` |
+//! | `sabot.brokers` | `source.kafka.brokers` (default: `sabot serve --brokers`) |
+//! | `sabot.group` | `source.kafka.group` (default `connect-NAME`, as Kafka Connect names sink groups) |
+//! | `sabot.start`, `sabot.sink.topic`, `sabot.sink.key.field`, `sabot.sink.topic.field` | `source.kafka.start`, `sink.kafka.topic`, `.key_field`, `.topic_field` |
+//! | `file`, `sabot.file.sync` | `sink.file.path`, `sink.file.sync` |
+//! | `sabot.batch.max.records`, `sabot.batch.max.wait` | `batch.max_records`, `batch.max_wait` |
+//! | `iterations`, `max.interval` (ms), `sabot.datagen.{rate,seed,bad.ratio}` | `source.datagen.records`, `rate` (1000 / interval), `seed`, `bad_ratio` |
+//!
+//! Unlike Kafka Connect, a missing `value.converter.schemas.enable` means
+//! `false`: Sabot reads schemaless JSON only, and `true` is refused rather
+//! than misread.
+//!
 //! Kafka Connect keys Sabot has no use for are not ignored silently: the
 //! few that change nothing here are listed in [`NO_EFFECT_KEYS`]; any other
 //! unknown key is a problem, with the nearest known key as a hint.
@@ -31,9 +57,15 @@ pub const CONNECTOR_CLASSES: &[(&str, Kind)] = &[
     ("kafka-sink", Kind::KafkaSink),
     ("file-sink", Kind::FileSink),
     ("stdout-sink", Kind::StdoutSink),
-    ("org.apache.kafka.connect.file.FileStreamSinkConnector", Kind::FileSink),
+    (
+        "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        Kind::FileSink,
+    ),
     ("datagen", Kind::Datagen),
-    ("io.confluent.kafka.connect.datagen.DatagenConnector", Kind::Datagen),
+    (
+        "io.confluent.kafka.connect.datagen.DatagenConnector",
+        Kind::Datagen,
+    ),
 ];
 
 /// Kafka Connect keys that are accepted and change nothing in Sabot:
@@ -174,7 +206,9 @@ pub fn structured_to_pipeline(
         Some(Value::String(n)) if n == name => {}
         Some(other) => problems.push(Problem::new(
             "name",
-            format!("is {other} but the connector is `{name}`; make them the same or leave `name` out"),
+            format!(
+                "is {other} but the connector is `{name}`; make them the same or leave `name` out"
+            ),
         )),
     }
     let tasks_max = match tree.remove("tasks.max") {
@@ -182,7 +216,10 @@ pub fn structured_to_pipeline(
         Some(v) => match scalar_text(&v).and_then(|t| t.parse::<usize>().ok()) {
             Some(n) if n >= 1 => n,
             _ => {
-                problems.push(Problem::new("tasks.max", "must be a positive integer, e.g. `1`"));
+                problems.push(Problem::new(
+                    "tasks.max",
+                    "must be a positive integer, e.g. `1`",
+                ));
                 1
             }
         },
@@ -235,13 +272,15 @@ pub fn flat_to_pipeline(
         problems,
     };
 
-    if let Some(n) = b.take("name") {
-        if n != name {
-            b.problem(
-                "name",
-                format!("is `{n}` but the connector is `{name}`; make them the same or leave `name` out"),
-            );
-        }
+    if let Some(n) = b.take("name")
+        && n != name
+    {
+        b.problem(
+            "name",
+            format!(
+                "is `{n}` but the connector is `{name}`; make them the same or leave `name` out"
+            ),
+        );
     }
     let kind = match b.take("connector.class") {
         None => {
@@ -256,7 +295,10 @@ pub fn flat_to_pipeline(
             None => {
                 b.problem(
                     "connector.class",
-                    format!("`{class}` is not a connector Sabot knows; use one of {}", known_classes()),
+                    format!(
+                        "`{class}` is not a connector Sabot knows; use one of {}",
+                        known_classes()
+                    ),
                 );
                 return Err(b.problems);
             }
@@ -267,17 +309,25 @@ pub fn flat_to_pipeline(
         Some(t) => match t.trim().parse::<usize>() {
             Ok(n) if n >= 1 => n,
             _ => {
-                b.problem("tasks.max", format!("`{t}` is not a positive integer; use e.g. `1`"));
+                b.problem(
+                    "tasks.max",
+                    format!("`{t}` is not a positive integer; use e.g. `1`"),
+                );
                 1
             }
         },
     };
 
     let mut root = Map::new();
-    root.insert("apiVersion".into(), Value::String(crate::config::API_VERSION.into()));
+    root.insert(
+        "apiVersion".into(),
+        Value::String(crate::config::API_VERSION.into()),
+    );
     root.insert("name".into(), Value::String(name.to_owned()));
 
-    let brokers = b.take_origin("sabot.brokers", "").or_else(|| defaults.brokers.clone());
+    let brokers = b
+        .take_origin("sabot.brokers", "")
+        .or_else(|| defaults.brokers.clone());
     let format = b.format();
     let source = if kind == Kind::Datagen {
         b.datagen_source()
@@ -311,7 +361,10 @@ pub fn flat_to_pipeline(
 
 /// `connector.class` values for messages.
 fn known_classes() -> String {
-    let names: Vec<String> = CONNECTOR_CLASSES.iter().map(|(n, _)| format!("`{n}`")).collect();
+    let names: Vec<String> = CONNECTOR_CLASSES
+        .iter()
+        .map(|(n, _)| format!("`{n}`"))
+        .collect();
     names.join(", ")
 }
 
@@ -375,7 +428,10 @@ impl Builder<'_> {
             .flat
             .iter()
             .filter(|(k, _)| !self.used.contains(k))
-            .filter_map(|(k, v)| k.strip_prefix(prefix).map(|rest| (rest.to_owned(), v.clone())))
+            .filter_map(|(k, v)| {
+                k.strip_prefix(prefix)
+                    .map(|rest| (rest.to_owned(), v.clone()))
+            })
             .filter(|(rest, _)| !rest.is_empty())
             .collect();
         for (rest, _) in &found {
@@ -393,17 +449,20 @@ impl Builder<'_> {
         const JSON: &str = "org.apache.kafka.connect.json.JsonConverter";
         const BYTES: &str = "org.apache.kafka.connect.converters.ByteArrayConverter";
         const STRING: &str = "org.apache.kafka.connect.storage.StringConverter";
-        if let Some(key) = self.take("key.converter") {
-            if ![JSON, BYTES, STRING].contains(&key.as_str()) {
-                self.problem(
-                    "key.converter",
-                    format!("`{key}` is not supported; keys pass through as bytes, use `{BYTES}`"),
-                );
-            }
+        if let Some(key) = self.take("key.converter")
+            && ![JSON, BYTES, STRING].contains(&key.as_str())
+        {
+            self.problem(
+                "key.converter",
+                format!("`{key}` is not supported; keys pass through as bytes, use `{BYTES}`"),
+            );
         }
         let _ = self.take("key.converter.schemas.enable");
         let schemas = self.take("value.converter.schemas.enable");
-        let infer_records = self.take_origin("sabot.format.infer.records", "source.kafka.format.json.infer_records");
+        let infer_records = self.take_origin(
+            "sabot.format.infer.records",
+            "source.kafka.format.json.infer_records",
+        );
         let converter = self.take_origin("value.converter", "source.kafka.format");
         for (rest, _) in self.take_prefixed("value.converter.") {
             self.problem(
@@ -413,7 +472,10 @@ impl Builder<'_> {
         }
         match converter.as_deref() {
             None | Some(JSON) => {
-                if schemas.as_deref().is_some_and(|s| s.trim().eq_ignore_ascii_case("true")) {
+                if schemas
+                    .as_deref()
+                    .is_some_and(|s| s.trim().eq_ignore_ascii_case("true"))
+                {
                     self.problem(
                         "value.converter.schemas.enable",
                         "Sabot reads schemaless JSON (the schema is inferred); set `value.converter.schemas.enable=false`",
@@ -438,7 +500,12 @@ impl Builder<'_> {
     }
 
     /// `topics`, `sabot.group`, `consumer.override.*` → `source.kafka`.
-    fn kafka_source(&mut self, name: &str, brokers: Option<String>, format: Option<Value>) -> Value {
+    fn kafka_source(
+        &mut self,
+        name: &str,
+        brokers: Option<String>,
+        format: Option<Value>,
+    ) -> Value {
         let mut kafka = Map::new();
         match brokers {
             Some(b) => {
@@ -460,7 +527,9 @@ impl Builder<'_> {
             (None, Some(r)) => {
                 kafka.insert("topics_regex".into(), Value::String(r));
             }
-            (Some(_), Some(_)) => self.problem("topics", "set `topics` or `topics.regex`, not both"),
+            (Some(_), Some(_)) => {
+                self.problem("topics", "set `topics` or `topics.regex`, not both")
+            }
             (None, None) => self.problem(
                 "topics",
                 "is missing; a sink connector reads `topics` (comma-separated) or `topics.regex`",
@@ -480,7 +549,10 @@ impl Builder<'_> {
         if !properties.is_empty() {
             let mut map = Map::new();
             for (k, v) in properties {
-                self.origins.push((format!("source.kafka.properties.{k}"), format!("consumer.override.{k}")));
+                self.origins.push((
+                    format!("source.kafka.properties.{k}"),
+                    format!("consumer.override.{k}"),
+                ));
                 map.insert(k, Value::String(v));
             }
             kafka.insert("properties".into(), Value::Object(map));
@@ -505,7 +577,10 @@ impl Builder<'_> {
                 Ok(ms) if ms > 0 => {
                     datagen.insert("rate".into(), Value::from((1000 / ms).max(1)));
                 }
-                _ => self.problem("max.interval", format!("`{ms}` is not a positive number of milliseconds")),
+                _ => self.problem(
+                    "max.interval",
+                    format!("`{ms}` is not a positive number of milliseconds"),
+                ),
             },
             (None, None) => {}
         }
@@ -520,7 +595,10 @@ impl Builder<'_> {
 
     /// `transforms=a,b` and `transforms.a.*` → `transforms`.
     fn transforms(&mut self, plugin_info: &dyn Fn(&str) -> Option<PluginInfo>) -> Option<Value> {
-        let names = self.take("transforms").map(|t| split_list(&t)).unwrap_or_default();
+        let names = self
+            .take("transforms")
+            .map(|t| split_list(&t))
+            .unwrap_or_default();
         let mut list = Vec::new();
         for (i, alias) in names.iter().enumerate() {
             let prefix = format!("transforms.{alias}.");
@@ -534,7 +612,8 @@ impl Builder<'_> {
             };
             let (_, plugin) = keys.remove(pos);
             let path = format!("transforms[{i}]");
-            self.origins.push((format!("{path}.plugin"), format!("{prefix}type")));
+            self.origins
+                .push((format!("{path}.plugin"), format!("{prefix}type")));
             if plugin.starts_with("org.apache.kafka.") || plugin.contains('$') {
                 self.problem(
                     &format!("{prefix}type"),
@@ -545,11 +624,12 @@ impl Builder<'_> {
             let info = plugin_info(&plugin);
             let mut config = Map::new();
             for (key, text) in keys {
-                self.origins.push((format!("{path}.config.{key}"), format!("{prefix}{key}")));
+                self.origins
+                    .push((format!("{path}.config.{key}"), format!("{prefix}{key}")));
                 let ty = info
                     .as_ref()
                     .and_then(|i| i.config.iter().find(|f| f.name == key))
-                    .map(|f| f.ty.clone());
+                    .map(|f| f.ty);
                 config.insert(key, typed(&text, ty));
             }
             let mut entry = Map::new();
@@ -597,13 +677,18 @@ impl Builder<'_> {
                 if let Some(f) = self.take_origin("sabot.sink.key.field", "sink.kafka.key_field") {
                     kafka.insert("key_field".into(), Value::String(f));
                 }
-                if let Some(f) = self.take_origin("sabot.sink.topic.field", "sink.kafka.topic_field") {
+                if let Some(f) =
+                    self.take_origin("sabot.sink.topic.field", "sink.kafka.topic_field")
+                {
                     kafka.insert("topic_field".into(), Value::String(f));
                 }
                 if !overrides.is_empty() {
                     let mut map = Map::new();
                     for (k, v) in overrides {
-                        self.origins.push((format!("sink.kafka.properties.{k}"), format!("producer.override.{k}")));
+                        self.origins.push((
+                            format!("sink.kafka.properties.{k}"),
+                            format!("producer.override.{k}"),
+                        ));
                         map.insert(k, Value::String(v));
                     }
                     kafka.insert("properties".into(), Value::Object(map));
@@ -616,7 +701,9 @@ impl Builder<'_> {
                     Some(path) => {
                         file.insert("path".into(), Value::String(path));
                     }
-                    None => self.problem("file", "is missing; name the file records are appended to"),
+                    None => {
+                        self.problem("file", "is missing; name the file records are appended to")
+                    }
                 }
                 if let Some(sync) = self.take_origin("sabot.file.sync", "sink.file.sync") {
                     file.insert("sync".into(), number_or_text(&sync));
@@ -637,7 +724,10 @@ impl Builder<'_> {
     /// `errors.tolerance` and the dead-letter topic → `errors`.
     fn errors(&mut self) -> Option<Value> {
         let tolerance = self.take_origin("errors.tolerance", "errors.on_bad_record");
-        let topic = self.take_origin("errors.deadletterqueue.topic.name", "errors.dead_letter_topic");
+        let topic = self.take_origin(
+            "errors.deadletterqueue.topic.name",
+            "errors.dead_letter_topic",
+        );
         let mut errors = Map::new();
         match tolerance.as_deref().map(str::trim) {
             None => {}
@@ -714,4 +804,3 @@ fn typed(text: &str, ty: Option<FieldType>) -> Value {
         },
     }
 }
-

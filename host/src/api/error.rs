@@ -4,9 +4,9 @@
 //! Kafka Connect does. Messages of client errors are meant for the user;
 //! internal errors are logged in full and answered with a short text.
 
+use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
 use crate::config::ConfigError;
 use crate::worker::WorkerError;
@@ -41,16 +41,18 @@ impl ApiError {
 
     /// 404 for a task, with Kafka Connect's wording.
     pub fn task_not_found(name: &str, task: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            format!("Task {name}-{task} not found"),
+        )
     }
 
     /// 400 for a config with problems, every one listed, in Kafka
     /// Connect's wording.
     pub fn invalid_config(error: &ConfigError) -> Self {
         let n = error.problems.len();
-        let mut message = format!(
-            "Connector configuration is invalid and contains the following {n} error(s):"
-        );
+        let mut message =
+            format!("Connector configuration is invalid and contains the following {n} error(s):");
         for problem in &error.problems {
             message.push('\n');
             message.push_str(&problem.to_string());
@@ -61,7 +63,10 @@ impl ApiError {
     /// 500, logged; the client sees only `what`.
     pub fn internal(what: &str, detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "{what}");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{what}; see the server log"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("{what}; see the server log"),
+        )
     }
 }
 
@@ -69,9 +74,10 @@ impl From<WorkerError> for ApiError {
     fn from(error: WorkerError) -> Self {
         match error {
             WorkerError::NotFound(name) => ApiError::connector_not_found(&name),
-            WorkerError::Exists(name) => {
-                ApiError::new(StatusCode::CONFLICT, format!("Connector {name} already exists"))
-            }
+            WorkerError::Exists(name) => ApiError::new(
+                StatusCode::CONFLICT,
+                format!("Connector {name} already exists"),
+            ),
             WorkerError::Invalid(e) => ApiError::invalid_config(&e),
             WorkerError::Rebalancing => ApiError::new(
                 StatusCode::CONFLICT,

@@ -9,17 +9,17 @@ use std::path::PathBuf;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
-use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::http::{HeaderValue, StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use tower_http::trace::TraceLayer;
 
 use super::dialect::{self, Translated};
 use super::redact::redact;
-use super::{parse_target, plugins, target_name, ApiError, AppState, Submitted, MAX_BODY_BYTES};
+use super::{ApiError, AppState, MAX_BODY_BYTES, Submitted, parse_target, plugins, target_name};
 use crate::config::{ConfigError, LoadedPipeline, Problem};
 use crate::worker::{ConnectorSpec, ConnectorStatus, TargetState, WorkerError};
 
@@ -29,7 +29,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(root))
         .route("/connectors", get(list_connectors).post(create_connector))
-        .route("/connectors/{name}", get(get_connector).delete(delete_connector))
+        .route(
+            "/connectors/{name}",
+            get(get_connector).delete(delete_connector),
+        )
         .route(
             "/connectors/{name}/config",
             get(get_config).put(put_config).patch(patch_config),
@@ -37,14 +40,20 @@ pub fn router(state: AppState) -> Router {
         .route("/connectors/{name}/status", get(connector_status))
         .route("/connectors/{name}/tasks", get(list_tasks))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
-        .route("/connectors/{name}/tasks/{task}/restart", post(restart_task))
+        .route(
+            "/connectors/{name}/tasks/{task}/restart",
+            post(restart_task),
+        )
         .route("/connectors/{name}/restart", post(restart_connector))
         .route("/connectors/{name}/pause", put(pause_connector))
         .route("/connectors/{name}/resume", put(resume_connector))
         .route("/connectors/{name}/stop", put(stop_connector))
         .route("/connectors/{name}/topics", get(connector_topics))
         .route("/connector-plugins", get(plugins::list))
-        .route("/connector-plugins/{class}/config/validate", put(plugins::validate))
+        .route(
+            "/connector-plugins/{class}/config/validate",
+            put(plugins::validate),
+        )
         .route("/pipelines", post(create_pipeline))
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
@@ -92,7 +101,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "HTTP 405 Method Not Allowed")
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "HTTP 405 Method Not Allowed",
+    )
 }
 
 /// A connector name from the path.
@@ -104,7 +116,9 @@ impl<S: Send + Sync> FromRequestParts<S> for Name {
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         match Path::<String>::from_request_parts(parts, state).await {
             Ok(Path(name)) => Ok(Name(name)),
-            Err(e) => Err(ApiError::bad_request(format!("the connector name in the path is not valid: {e}"))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "the connector name in the path is not valid: {e}"
+            ))),
         }
     }
 }
@@ -137,7 +151,9 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!("the request body is larger than {} bytes", MAX_BODY_BYTES),
             )),
-            Err(e) => Err(ApiError::bad_request(format!("cannot read the request body: {e}"))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "cannot read the request body: {e}"
+            ))),
         }
     }
 }
@@ -147,8 +163,12 @@ impl Body {
     pub(crate) fn object(&self, what: &str) -> Result<Map<String, Value>, ApiError> {
         match serde_json::from_slice::<Value>(&self.0) {
             Ok(Value::Object(map)) => Ok(map),
-            Ok(_) => Err(ApiError::bad_request(format!("the request body must be a JSON object ({what})"))),
-            Err(e) => Err(ApiError::bad_request(format!("the request body is not valid JSON: {e}"))),
+            Ok(_) => Err(ApiError::bad_request(format!(
+                "the request body must be a JSON object ({what})"
+            ))),
+            Err(e) => Err(ApiError::bad_request(format!(
+                "the request body is not valid JSON: {e}"
+            ))),
         }
     }
 }
@@ -199,7 +219,9 @@ fn query_flag(pairs: &[(String, String)], key: &str) -> Result<bool, ApiError> {
         Some((_, v)) => match v.to_ascii_lowercase().as_str() {
             "true" | "" => Ok(true),
             "false" => Ok(false),
-            _ => Err(ApiError::bad_request(format!("`{key}` must be `true` or `false`, not `{v}`"))),
+            _ => Err(ApiError::bad_request(format!(
+                "`{key}` must be `true` or `false`, not `{v}`"
+            ))),
         },
     }
 }
@@ -239,8 +261,18 @@ pub(crate) fn translate(
     let translated = if dialect::is_structured(&submitted.config) {
         dialect::structured_to_pipeline(name, &submitted.config)
     } else {
-        let describe = |reference: &str| state.inner.plugins.find(&state.inner.engine, reference, &submitted.base_dir);
-        dialect::flat_to_pipeline(name, &submitted.config, &state.inner.options.defaults, &describe)
+        let describe = |reference: &str| {
+            state
+                .inner
+                .plugins
+                .find(&state.inner.engine, reference, &submitted.base_dir)
+        };
+        dialect::flat_to_pipeline(
+            name,
+            &submitted.config,
+            &state.inner.options.defaults,
+            &describe,
+        )
     }
     .map_err(invalid)?;
     let (config, secret_paths) = crate::config::load_str(&translated.yaml, &submitted.base_dir)
@@ -302,7 +334,11 @@ pub(crate) fn create_blocking(
 
 /// Replace (or create) connector `name`'s config (blocking); `true` when
 /// it was created.
-pub(crate) fn update_blocking(state: &AppState, name: &str, submitted: Submitted) -> Result<bool, ApiError> {
+pub(crate) fn update_blocking(
+    state: &AppState,
+    name: &str,
+    submitted: Submitted,
+) -> Result<bool, ApiError> {
     let (spec, translated) = translate(state, name, &submitted)?;
     let created = state
         .inner
@@ -324,7 +360,8 @@ fn status_json(status: &ConnectorStatus) -> Value {
         .tasks
         .iter()
         .map(|t| {
-            let mut task = json!({ "id": t.id, "state": t.state.to_string(), "worker_id": t.worker_id });
+            let mut task =
+                json!({ "id": t.id, "state": t.state.to_string(), "worker_id": t.worker_id });
             if let Some(trace) = &t.trace {
                 task["trace"] = Value::String(trace.clone());
             }
@@ -356,14 +393,21 @@ fn info_json(state: &AppState, name: &str) -> Result<Value, ApiError> {
 }
 
 /// `GET /connectors[?expand=status|info]`.
-async fn list_connectors(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+async fn list_connectors(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let mut expand = Vec::new();
     for (k, v) in &pairs {
         if k == "expand" {
             match v.as_str() {
                 "status" | "info" => expand.push(v.clone()),
-                _ => return Err(ApiError::bad_request(format!("`expand` must be `status` or `info`, not `{v}`"))),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "`expand` must be `status` or `info`, not `{v}`"
+                    )));
+                }
             }
         }
     }
@@ -397,7 +441,9 @@ fn initial_state(value: Option<&Value>) -> Result<TargetState, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(TargetState::Running),
         Some(Value::String(s)) => parse_target(s).ok_or_else(|| {
-            ApiError::bad_request(format!("`initial_state` must be `RUNNING`, `PAUSED` or `STOPPED`, not `{s}`"))
+            ApiError::bad_request(format!(
+                "`initial_state` must be `RUNNING`, `PAUSED` or `STOPPED`, not `{s}`"
+            ))
         }),
         Some(other) => Err(ApiError::bad_request(format!(
             "`initial_state` must be `RUNNING`, `PAUSED` or `STOPPED`, not {other}"
@@ -424,19 +470,37 @@ async fn create_connector(State(state): State<AppState>, body: Body) -> Result<R
         Some(Value::String(_)) | None | Some(Value::Null) => {
             // Kafka Connect takes the name from the config when the
             // request has none.
-            match request.get("config").and_then(|c| c.get("name")).and_then(Value::as_str) {
+            match request
+                .get("config")
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str)
+            {
                 Some(n) => n.to_owned(),
-                None => return Err(ApiError::bad_request("Connector name must be specified: give `name`")),
+                None => {
+                    return Err(ApiError::bad_request(
+                        "Connector name must be specified: give `name`",
+                    ));
+                }
             }
         }
-        Some(other) => return Err(ApiError::bad_request(format!("`name` must be a string, not {other}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`name` must be a string, not {other}"
+            )));
+        }
     };
     let config = match request.remove("config") {
         Some(Value::Object(c)) => c,
         None | Some(Value::Null) => {
-            return Err(ApiError::bad_request("Connector config is missing: give `config` as an object"));
+            return Err(ApiError::bad_request(
+                "Connector config is missing: give `config` as an object",
+            ));
         }
-        Some(other) => return Err(ApiError::bad_request(format!("`config` must be an object, not {other}"))),
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "`config` must be an object, not {other}"
+            )));
+        }
     };
     let target = initial_state(request.remove("initial_state").as_ref())?;
     if let Some(key) = request.keys().next() {
@@ -458,7 +522,11 @@ async fn create_connector(State(state): State<AppState>, body: Body) -> Result<R
 }
 
 /// `POST /pipelines`: a pipeline file's YAML becomes a connector.
-async fn create_pipeline(State(state): State<AppState>, RawQuery(query): RawQuery, body: Body) -> Result<Response, ApiError> {
+async fn create_pipeline(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+    body: Body,
+) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let target = match pairs.iter().rev().find(|(k, _)| k == "initial_state") {
         Some((_, v)) => initial_state(Some(&Value::String(v.clone())))?,
@@ -476,26 +544,45 @@ async fn create_pipeline(State(state): State<AppState>, RawQuery(query): RawQuer
         let (config, _) = crate::config::load_str(&text, &base_dir)
             .map_err(|problems| ApiError::invalid_config(&ConfigError { file, problems }))?;
         let name = config.name;
-        let tree: Map<String, Value> = serde_yaml::from_str(&text)
-            .map_err(|e| ApiError::bad_request(format!("the pipeline cannot be kept as JSON: {e}")))?;
-        create_blocking(&s, &name, Submitted { config: tree, base_dir }, target)?;
+        let tree: Map<String, Value> = serde_yaml::from_str(&text).map_err(|e| {
+            ApiError::bad_request(format!("the pipeline cannot be kept as JSON: {e}"))
+        })?;
+        create_blocking(
+            &s,
+            &name,
+            Submitted {
+                config: tree,
+                base_dir,
+            },
+            target,
+        )?;
         created(&s, &name)
     })
     .await
 }
 
 /// `GET /connectors/{name}`.
-async fn get_connector(State(state): State<AppState>, Name(name): Name) -> Result<Json<Value>, ApiError> {
+async fn get_connector(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(info_json(&state, &name)?))
 }
 
 /// `GET /connectors/{name}/config`.
-async fn get_config(State(state): State<AppState>, Name(name): Name) -> Result<Json<Value>, ApiError> {
+async fn get_config(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(Value::Object(shown_config(&state, &name)?)))
 }
 
 /// `PUT /connectors/{name}/config`: 201 when created, 200 when replaced.
-async fn put_config(State(state): State<AppState>, Name(name): Name, body: Body) -> Result<Response, ApiError> {
+async fn put_config(
+    State(state): State<AppState>,
+    Name(name): Name,
+    body: Body,
+) -> Result<Response, ApiError> {
     let config = body.object("the connector's config")?;
     let _writes = state.inner.writes.lock().await;
     let submitted = Submitted {
@@ -537,7 +624,11 @@ fn merge(target: &mut Map<String, Value>, patch: Map<String, Value>) {
 }
 
 /// `PATCH /connectors/{name}/config`.
-async fn patch_config(State(state): State<AppState>, Name(name): Name, body: Body) -> Result<Response, ApiError> {
+async fn patch_config(
+    State(state): State<AppState>,
+    Name(name): Name,
+    body: Body,
+) -> Result<Response, ApiError> {
     let patch = body.object("the keys to change; `null` removes one")?;
     let _writes = state.inner.writes.lock().await;
     let mut submitted = state
@@ -555,12 +646,18 @@ async fn patch_config(State(state): State<AppState>, Name(name): Name, body: Bod
 }
 
 /// `GET /connectors/{name}/status`.
-async fn connector_status(State(state): State<AppState>, Name(name): Name) -> Result<Json<Value>, ApiError> {
+async fn connector_status(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(status_json(&state.inner.worker.status(&name)?)))
 }
 
 /// `GET /connectors/{name}/tasks`.
-async fn list_tasks(State(state): State<AppState>, Name(name): Name) -> Result<Json<Value>, ApiError> {
+async fn list_tasks(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<Json<Value>, ApiError> {
     let status = state.inner.worker.status(&name)?;
     let config = shown_config(&state, &name)?;
     let tasks: Vec<Value> = status
@@ -580,7 +677,10 @@ fn find_task(status: &ConnectorStatus, name: &str, task: &str) -> Result<usize, 
 }
 
 /// `GET /connectors/{name}/tasks/{task}/status`.
-async fn task_status(State(state): State<AppState>, NameTask(name, task): NameTask) -> Result<Json<Value>, ApiError> {
+async fn task_status(
+    State(state): State<AppState>,
+    NameTask(name, task): NameTask,
+) -> Result<Json<Value>, ApiError> {
     let status = state.inner.worker.status(&name)?;
     let id = find_task(&status, &name, &task)?;
     let shown = status_json(&status);
@@ -593,7 +693,10 @@ async fn task_status(State(state): State<AppState>, NameTask(name, task): NameTa
 }
 
 /// `POST /connectors/{name}/tasks/{task}/restart`: 204.
-async fn restart_task(State(state): State<AppState>, NameTask(name, task): NameTask) -> Result<StatusCode, ApiError> {
+async fn restart_task(
+    State(state): State<AppState>,
+    NameTask(name, task): NameTask,
+) -> Result<StatusCode, ApiError> {
     let _writes = state.inner.writes.lock().await;
     let s = state.clone();
     blocking(move || {
@@ -607,7 +710,11 @@ async fn restart_task(State(state): State<AppState>, NameTask(name, task): NameT
 
 /// `POST /connectors/{name}/restart[?includeTasks=&onlyFailed=]`: 204
 /// for the connector alone, 202 with the status when tasks restart.
-async fn restart_connector(State(state): State<AppState>, Name(name): Name, RawQuery(query): RawQuery) -> Result<Response, ApiError> {
+async fn restart_connector(
+    State(state): State<AppState>,
+    Name(name): Name,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let include_tasks = query_flag(&pairs, "includeTasks")?;
     let only_failed = query_flag(&pairs, "onlyFailed")?;
@@ -625,7 +732,12 @@ async fn restart_connector(State(state): State<AppState>, Name(name): Name, RawQ
 }
 
 /// Set a target state and keep it.
-async fn set_target(state: AppState, name: String, target: TargetState, code: StatusCode) -> Result<StatusCode, ApiError> {
+async fn set_target(
+    state: AppState,
+    name: String,
+    target: TargetState,
+    code: StatusCode,
+) -> Result<StatusCode, ApiError> {
     let _writes = state.inner.writes.lock().await;
     let s = state.clone();
     blocking(move || {
@@ -643,22 +755,34 @@ async fn set_target(state: AppState, name: String, target: TargetState, code: St
 }
 
 /// `PUT /connectors/{name}/pause`: 202.
-async fn pause_connector(State(state): State<AppState>, Name(name): Name) -> Result<StatusCode, ApiError> {
+async fn pause_connector(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<StatusCode, ApiError> {
     set_target(state, name, TargetState::Paused, StatusCode::ACCEPTED).await
 }
 
 /// `PUT /connectors/{name}/resume`: 202.
-async fn resume_connector(State(state): State<AppState>, Name(name): Name) -> Result<StatusCode, ApiError> {
+async fn resume_connector(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<StatusCode, ApiError> {
     set_target(state, name, TargetState::Running, StatusCode::ACCEPTED).await
 }
 
 /// `PUT /connectors/{name}/stop`: 204.
-async fn stop_connector(State(state): State<AppState>, Name(name): Name) -> Result<StatusCode, ApiError> {
+async fn stop_connector(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<StatusCode, ApiError> {
     set_target(state, name, TargetState::Stopped, StatusCode::NO_CONTENT).await
 }
 
 /// `DELETE /connectors/{name}`: 204.
-async fn delete_connector(State(state): State<AppState>, Name(name): Name) -> Result<StatusCode, ApiError> {
+async fn delete_connector(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<StatusCode, ApiError> {
     let _writes = state.inner.writes.lock().await;
     let s = state.clone();
     blocking(move || {
@@ -672,7 +796,10 @@ async fn delete_connector(State(state): State<AppState>, Name(name): Name) -> Re
 
 /// `GET /connectors/{name}/topics`: the topics the connector reads and
 /// writes by name (a `topics_regex` subscription is not expanded).
-async fn connector_topics(State(state): State<AppState>, Name(name): Name) -> Result<Json<Value>, ApiError> {
+async fn connector_topics(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<Json<Value>, ApiError> {
     let spec = state.inner.worker.spec(&name)?;
     let config = &spec.pipeline.config;
     let mut topics: Vec<String> = Vec::new();
@@ -698,17 +825,35 @@ async fn metrics(State(state): State<AppState>) -> Response {
             rows.push((name, tasks));
         }
     }
-    let series: [(&str, &str, fn(&crate::runtime::Snapshot) -> u64); 6] = [
-        ("sabot_records_in_total", "Records read from the source.", |s| s.records_in),
-        ("sabot_records_out_total", "Records written to the sink.", |s| s.records_out),
-        ("sabot_dead_lettered_total", "Bad records sent to the dead-letter topic.", |s| s.dead_lettered),
-        ("sabot_filtered_total", "Records dropped by transforms.", |s| s.filtered),
+    let series: [Series; 6] = [
+        (
+            "sabot_records_in_total",
+            "Records read from the source.",
+            |s| s.records_in,
+        ),
+        (
+            "sabot_records_out_total",
+            "Records written to the sink.",
+            |s| s.records_out,
+        ),
+        (
+            "sabot_dead_lettered_total",
+            "Bad records sent to the dead-letter topic.",
+            |s| s.dead_lettered,
+        ),
+        (
+            "sabot_filtered_total",
+            "Records dropped by transforms.",
+            |s| s.filtered,
+        ),
         ("sabot_batches_total", "Batches processed.", |s| s.batches),
         ("sabot_commits_total", "Offset commits.", |s| s.commits),
     ];
     let mut text = String::new();
     for (metric, help, read) in series {
-        text.push_str(&format!("# HELP {metric} {help}\n# TYPE {metric} counter\n"));
+        text.push_str(&format!(
+            "# HELP {metric} {help}\n# TYPE {metric} counter\n"
+        ));
         for (name, tasks) in &rows {
             for (task, snapshot) in tasks {
                 text.push_str(&format!(
@@ -720,15 +865,28 @@ async fn metrics(State(state): State<AppState>) -> Response {
         }
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         text,
     )
         .into_response()
 }
 
+/// A metric: its name, its help text, and how to read it from a snapshot.
+type Series = (
+    &'static str,
+    &'static str,
+    fn(&crate::runtime::Snapshot) -> u64,
+);
+
 /// A Prometheus label value, escaped.
 fn label(value: &str) -> String {
-    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// `GET /openapi.json`.

@@ -184,8 +184,12 @@ impl AppState {
                 base_dir: stored.base_dir,
             };
             match handlers::create_blocking(self, &stored.name, submitted, target) {
-                Ok(()) => tracing::info!(connector = %stored.name, target = %stored.target, "connector restored"),
-                Err(e) => tracing::error!(connector = %stored.name, error = %e.message, "a stored connector does not start; fix its cause and restart"),
+                Ok(()) => {
+                    tracing::info!(connector = %stored.name, target = %stored.target, "connector restored")
+                }
+                Err(e) => {
+                    tracing::error!(connector = %stored.name, error = %e.message, "a stored connector does not start; fix its cause and restart")
+                }
             }
         }
     }
@@ -200,8 +204,12 @@ impl AppState {
     /// The folder cannot be read, or a file does not load or plan; every
     /// failing file is listed.
     pub fn load_pipelines(&self, dir: &Path) -> Result<(), Vec<String>> {
-        let entries = std::fs::read_dir(dir)
-            .map_err(|e| vec![format!("cannot read the pipelines folder `{}`: {e}", dir.display())])?;
+        let entries = std::fs::read_dir(dir).map_err(|e| {
+            vec![format!(
+                "cannot read the pipelines folder `{}`: {e}",
+                dir.display()
+            )]
+        })?;
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| p.extension().is_some_and(|x| x == "yaml" || x == "yml"))
@@ -213,7 +221,11 @@ impl AppState {
                 errors.push(e);
             }
         }
-        if errors.is_empty() { Ok(()) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
     }
 
     fn load_pipeline_file(&self, file: &Path) -> Result<(), String> {
@@ -263,10 +275,10 @@ impl AppState {
 
     /// Forget connector `name` in the state folder.
     pub(crate) fn unpersist(&self, name: &str) {
-        if let Some(store) = &self.inner.store {
-            if let Err(e) = store.remove(name) {
-                tracing::error!(connector = name, error = %e, "cannot remove the connector from the state folder");
-            }
+        if let Some(store) = &self.inner.store
+            && let Err(e) = store.remove(name)
+        {
+            tracing::error!(connector = name, error = %e, "cannot remove the connector from the state folder");
         }
     }
 }
@@ -310,7 +322,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
                 .map_err(|e| format!("cannot read the token file `{}`: {e}", file.display()))?;
             let token = text.trim().to_owned();
             if token.is_empty() {
-                return Err(format!("the token file `{}` is empty; write the token in it", file.display()));
+                return Err(format!(
+                    "the token file `{}` is empty; write the token in it",
+                    file.display()
+                ));
             }
             Some(token)
         }
@@ -329,17 +344,19 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             defaults: Defaults {
                 brokers: args.brokers.clone(),
             },
-            base_dir: PathBuf::from("."),
+            // Absolute, so stored connectors mean the same files when the
+            // server is started from another folder.
+            base_dir: std::env::current_dir().unwrap_or_else(|_| PathBuf::from(".")),
             state_dir: args.state.clone(),
             auth_token,
         },
     )?;
     state.restore();
-    if let Some(dir) = &args.pipelines {
-        if let Err(errors) = state.load_pipelines(dir) {
-            worker.shutdown();
-            return Err(errors.join("\n"));
-        }
+    if let Some(dir) = &args.pipelines
+        && let Err(errors) = state.load_pipelines(dir)
+    {
+        worker.shutdown();
+        return Err(errors.join("\n"));
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -12,13 +12,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::SystemTime;
 
-use axum::extract::{RawQuery, State};
 use axum::Json;
-use serde_json::{json, Map, Value};
+use axum::extract::{RawQuery, State};
+use serde_json::{Map, Value, json};
 
-use super::dialect::{self, kind_of, CONNECTOR_CLASSES};
-use super::handlers::{query_pairs, remap, Body, Name};
-use super::redact::{is_secret_key, HIDDEN};
+use super::dialect::{self, CONNECTOR_CLASSES, kind_of};
+use super::handlers::{Body, Name, query_pairs, remap};
+use super::redact::{HIDDEN, is_secret_key};
 use super::{ApiError, AppState};
 use crate::config::Problem;
 use crate::plan::PlanOptions;
@@ -36,10 +36,10 @@ impl PluginCache {
     fn describe(&self, engine: &Engine, path: &Path) -> Result<PluginInfo, String> {
         let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok();
         let mut cache = self.described.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((when, info)) = cache.get(path) {
-            if *when == modified {
-                return Ok(info.clone());
-            }
+        if let Some((when, info)) = cache.get(path)
+            && *when == modified
+        {
+            return Ok(info.clone());
         }
         let plugin = Plugin::load(engine, path).map_err(|e| e.to_string())?;
         let info = plugin.info().clone();
@@ -49,7 +49,12 @@ impl PluginCache {
 
     /// Describe the plugin a pipeline names by `reference`, if it can be
     /// found and loaded.
-    pub(crate) fn find(&self, engine: &Engine, reference: &str, base_dir: &Path) -> Option<PluginInfo> {
+    pub(crate) fn find(
+        &self,
+        engine: &Engine,
+        reference: &str,
+        base_dir: &Path,
+    ) -> Option<PluginInfo> {
         let path = crate::plan::resolve_plugin(reference, base_dir).ok()?;
         self.describe(engine, &path).ok()
     }
@@ -80,7 +85,10 @@ fn plugin_files(base_dir: &Path) -> Vec<PathBuf> {
             .collect();
         found.sort();
         for file in found {
-            let stem = file.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if seen.insert(stem) {
                 files.push(file);
             }
@@ -91,14 +99,19 @@ fn plugin_files(base_dir: &Path) -> Vec<PathBuf> {
 
 /// `GET /connector-plugins[?connectorsOnly=true]`: connector classes and
 /// (unless `connectorsOnly=true`) the WASM transformations.
-pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
     let pairs = query_pairs(query.as_deref());
     let connectors_only = match pairs.iter().rev().find(|(k, _)| k == "connectorsOnly") {
         None => false,
         Some((_, v)) if v.eq_ignore_ascii_case("true") => true,
         Some((_, v)) if v.eq_ignore_ascii_case("false") => false,
         Some((_, v)) => {
-            return Err(ApiError::bad_request(format!("`connectorsOnly` must be `true` or `false`, not `{v}`")));
+            return Err(ApiError::bad_request(format!(
+                "`connectorsOnly` must be `true` or `false`, not `{v}`"
+            )));
         }
     };
     let version = env!("CARGO_PKG_VERSION");
@@ -133,33 +146,130 @@ pub(crate) async fn list(State(state): State<AppState>, RawQuery(query): RawQuer
 }
 
 /// A known key of the flat dialect: name, group, required, default, doc.
-type Definition = (&'static str, &'static str, bool, Option<&'static str>, &'static str);
+type Definition = (
+    &'static str,
+    &'static str,
+    bool,
+    Option<&'static str>,
+    &'static str,
+);
 
 /// The keys described by `validate`, in the order shown.
 const DEFINITIONS: &[Definition] = &[
-    ("name", "Common", true, None, "The connector's name: letters, digits, `.`, `_` and `-`."),
-    ("connector.class", "Common", true, None, "What the connector does: a Sabot sink (`kafka-sink`, `file-sink`, `stdout-sink`), Kafka Connect's `FileStreamSinkConnector`, or `datagen`."),
-    ("tasks.max", "Common", false, Some("1"), "How many tasks share the work; they share one consumer group."),
-    ("topics", "Common", false, None, "Topics to read, comma-separated (or `topics.regex`)."),
-    ("topics.regex", "Common", false, None, "Topics to read, by regular expression."),
-    ("key.converter", "Common", false, None, "Keys pass through as bytes; JSON, String and ByteArray converters are accepted."),
-    ("value.converter", "Common", false, Some("org.apache.kafka.connect.json.JsonConverter"), "JsonConverter (schemaless, the schema is inferred) or ByteArrayConverter (raw bytes)."),
-    ("transforms", "Transforms", false, None, "Aliases of the WASM transforms to run, in order; each needs `transforms.ALIAS.type`."),
-    ("errors.tolerance", "Error Handling", false, Some("none"), "`none` stops at the first bad record; `all` sends bad records to the dead-letter topic."),
-    ("errors.deadletterqueue.topic.name", "Error Handling", false, None, "The dead-letter topic, with `errors.tolerance=all`."),
-    ("file", "Common", false, None, "The file a file sink appends JSON lines to."),
-    ("sabot.brokers", "Sabot", false, None, "Bootstrap servers; default: the server's `--brokers`."),
-    ("sabot.group", "Sabot", false, None, "The consumer group; default `connect-NAME`."),
-    ("sabot.sink.topic", "Sabot", false, None, "The topic a Kafka sink writes to."),
+    (
+        "name",
+        "Common",
+        true,
+        None,
+        "The connector's name: letters, digits, `.`, `_` and `-`.",
+    ),
+    (
+        "connector.class",
+        "Common",
+        true,
+        None,
+        "What the connector does: a Sabot sink (`kafka-sink`, `file-sink`, `stdout-sink`), Kafka Connect's `FileStreamSinkConnector`, or `datagen`.",
+    ),
+    (
+        "tasks.max",
+        "Common",
+        false,
+        Some("1"),
+        "How many tasks share the work; they share one consumer group.",
+    ),
+    (
+        "topics",
+        "Common",
+        false,
+        None,
+        "Topics to read, comma-separated (or `topics.regex`).",
+    ),
+    (
+        "topics.regex",
+        "Common",
+        false,
+        None,
+        "Topics to read, by regular expression.",
+    ),
+    (
+        "key.converter",
+        "Common",
+        false,
+        None,
+        "Keys pass through as bytes; JSON, String and ByteArray converters are accepted.",
+    ),
+    (
+        "value.converter",
+        "Common",
+        false,
+        Some("org.apache.kafka.connect.json.JsonConverter"),
+        "JsonConverter (schemaless, the schema is inferred) or ByteArrayConverter (raw bytes).",
+    ),
+    (
+        "transforms",
+        "Transforms",
+        false,
+        None,
+        "Aliases of the WASM transforms to run, in order; each needs `transforms.ALIAS.type`.",
+    ),
+    (
+        "errors.tolerance",
+        "Error Handling",
+        false,
+        Some("none"),
+        "`none` stops at the first bad record; `all` sends bad records to the dead-letter topic.",
+    ),
+    (
+        "errors.deadletterqueue.topic.name",
+        "Error Handling",
+        false,
+        None,
+        "The dead-letter topic, with `errors.tolerance=all`.",
+    ),
+    (
+        "file",
+        "Common",
+        false,
+        None,
+        "The file a file sink appends JSON lines to.",
+    ),
+    (
+        "sabot.brokers",
+        "Sabot",
+        false,
+        None,
+        "Bootstrap servers; default: the server's `--brokers`.",
+    ),
+    (
+        "sabot.group",
+        "Sabot",
+        false,
+        None,
+        "The consumer group; default `connect-NAME`.",
+    ),
+    (
+        "sabot.sink.topic",
+        "Sabot",
+        false,
+        None,
+        "The topic a Kafka sink writes to.",
+    ),
 ];
 
 /// `PUT /connector-plugins/{class}/config/validate`: Kafka Connect's
 /// ConfigInfos for a flat config, checked as far as planning without
 /// contacting brokers.
-pub(crate) async fn validate(State(state): State<AppState>, Name(class): Name, body: Body) -> Result<Json<Value>, ApiError> {
+pub(crate) async fn validate(
+    State(state): State<AppState>,
+    Name(class): Name,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
     let mut config = body.object("the connector's config")?;
     let Some(_) = kind_of(&class) else {
-        let known: Vec<String> = CONNECTOR_CLASSES.iter().map(|(n, _)| format!("`{n}`")).collect();
+        let known: Vec<String> = CONNECTOR_CLASSES
+            .iter()
+            .map(|(n, _)| format!("`{n}`"))
+            .collect();
         return Err(ApiError::bad_request(format!(
             "`{class}` is not a connector Sabot knows; use one of {}",
             known.join(", ")
@@ -182,21 +292,32 @@ pub(crate) async fn validate(State(state): State<AppState>, Name(class): Name, b
         .unwrap_or("validate")
         .to_owned();
     let s = state.clone();
-    let problems = tokio::task::spawn_blocking(move || check(&s, &name, &config).map(|p| (p, config)))
-        .await
-        .map_err(|e| ApiError::internal("validating failed", e))??;
+    let problems =
+        tokio::task::spawn_blocking(move || check(&s, &name, &config).map(|p| (p, config)))
+            .await
+            .map_err(|e| ApiError::internal("validating failed", e))??;
     let (problems, config) = problems;
     Ok(Json(config_infos(&class, &config, &problems)))
 }
 
 /// Every problem of `config`, keyed by the flat key it came from.
-fn check(state: &AppState, name: &str, config: &Map<String, Value>) -> Result<Vec<Problem>, ApiError> {
+fn check(
+    state: &AppState,
+    name: &str,
+    config: &Map<String, Value>,
+) -> Result<Vec<Problem>, ApiError> {
     let base_dir = state.inner.options.base_dir.clone();
-    let describe = |reference: &str| state.inner.plugins.find(&state.inner.engine, reference, &base_dir);
-    let translated = match dialect::flat_to_pipeline(name, config, &state.inner.options.defaults, &describe) {
-        Ok(t) => t,
-        Err(problems) => return Ok(problems),
+    let describe = |reference: &str| {
+        state
+            .inner
+            .plugins
+            .find(&state.inner.engine, reference, &base_dir)
     };
+    let translated =
+        match dialect::flat_to_pipeline(name, config, &state.inner.options.defaults, &describe) {
+            Ok(t) => t,
+            Err(problems) => return Ok(problems),
+        };
     let (file, secret_paths) = match crate::config::load_str(&translated.yaml, &base_dir) {
         Ok(loaded) => loaded,
         Err(problems) => return Ok(remap(problems, &translated)),
@@ -224,14 +345,21 @@ fn config_infos(class: &str, config: &Map<String, Value>, problems: &[Problem]) 
         .iter()
         .map(|(n, g, r, d, doc)| ((*n).to_owned(), *g, *r, *d, (*doc).to_owned()))
         .collect();
-    let mut extra: Vec<&String> = config.keys().filter(|k| !keys.iter().any(|d| &d.0 == *k)).collect();
+    let mut extra: Vec<&String> = config
+        .keys()
+        .filter(|k| !keys.iter().any(|d| &d.0 == *k))
+        .collect();
     for p in problems {
         if !p.path.is_empty() && !keys.iter().any(|d| d.0 == p.path) && !extra.contains(&&p.path) {
             extra.push(&p.path);
         }
     }
     for key in extra {
-        let group = if key.starts_with("transforms.") { "Transforms" } else { "Common" };
+        let group = if key.starts_with("transforms.") {
+            "Transforms"
+        } else {
+            "Common"
+        };
         keys.push((key.clone(), group, false, None, String::new()));
     }
     let mut groups: Vec<&str> = Vec::new();
@@ -241,14 +369,25 @@ fn config_infos(class: &str, config: &Map<String, Value>, problems: &[Problem]) 
         if !groups.contains(group) {
             groups.push(group);
         }
-        let mut errors: Vec<String> = problems.iter().filter(|p| &p.path == key).map(|p| p.message.clone()).collect();
+        let mut errors: Vec<String> = problems
+            .iter()
+            .filter(|p| &p.path == key)
+            .map(|p| p.message.clone())
+            .collect();
         // Problems of the file as a whole are shown on `connector.class`.
         if key == "connector.class" {
-            errors.extend(problems.iter().filter(|p| p.path.is_empty()).map(|p| p.message.clone()));
+            errors.extend(
+                problems
+                    .iter()
+                    .filter(|p| p.path.is_empty())
+                    .map(|p| p.message.clone()),
+            );
         }
         error_count += errors.len();
         let value = match config.get(key) {
-            None => default.map(|d| Value::String(d.to_owned())).unwrap_or(Value::Null),
+            None => default
+                .map(|d| Value::String(d.to_owned()))
+                .unwrap_or(Value::Null),
             Some(v) if is_secret_key(key) || v.as_str().is_some_and(|s| s.contains("${")) => {
                 Value::String(HIDDEN.to_owned())
             }

@@ -13,7 +13,9 @@ pub const HIDDEN: &str = "[hidden]";
 /// Whether `key` names a secret.
 pub fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    ["password", "secret", "token", "sasl."].iter().any(|w| key.contains(w))
+    ["password", "secret", "token", "sasl."]
+        .iter()
+        .any(|w| key.contains(w))
 }
 
 /// Whether `value` is or holds a reference.
@@ -59,7 +61,9 @@ mod tests {
             "list": ["a", "${file:secret.txt}"],
             "api_token": null,
         });
-        let Value::Object(map) = config else { unreachable!() };
+        let Value::Object(map) = config else {
+            unreachable!()
+        };
         let shown = Value::Object(redact(&map));
         assert_eq!(
             shown,

@@ -45,7 +45,9 @@ impl Store {
     pub fn open(dir: &Path) -> Result<Store, String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create the state folder `{}`: {e}", dir.display()))?;
-        Ok(Store { dir: dir.to_owned() })
+        Ok(Store {
+            dir: dir.to_owned(),
+        })
     }
 
     /// The file of connector `name`. Names are checked by the pipeline
@@ -111,10 +113,8 @@ impl Store {
         };
         let mut files: Vec<PathBuf> = entries
             .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| {
-                p.extension().is_some_and(|x| x == "json")
-                    && !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'))
-            })
+            // Temporary files end in `.tmp`, so only finished files match.
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
             .collect();
         files.sort();
         files

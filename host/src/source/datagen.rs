@@ -190,6 +190,12 @@ impl Source for DatagenSource {
             std::thread::sleep(max_wait.min(Duration::from_millis(100)));
             return Ok(SourceStatus { idle: false });
         }
+        if self.remaining == Some(0) {
+            // Done: wait as a real source would for records that will not
+            // come, rather than spin.
+            std::thread::sleep(max_wait.min(Duration::from_millis(100)));
+            return Ok(SourceStatus { idle: true });
+        }
         let deadline = Instant::now() + max_wait;
         while out.len() < max_records {
             let want = (max_records - out.len()) as u64;

@@ -1,0 +1,288 @@
+//! `sabot serve` over a real socket against the test Kafka: a connector
+//! created with a Kafka Connect-style config moves records into a file,
+//! pauses and resumes, survives a restart of the server in its state, and
+//! is deleted. The HTTP client is a few lines over `TcpStream`, so the
+//! requests are exactly what is written here.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sabot_tests::{TestRecord, kafka, sabot_bin, unique_name};
+use serde_json::{Value, json};
+
+/// A running `sabot serve`, killed when dropped.
+struct Serve {
+    child: Option<Child>,
+    port: u16,
+}
+
+impl Serve {
+    /// Start it on `port` with `state` as its state folder and wait until it
+    /// answers.
+    fn start(port: u16, state: &Path, brokers: &str) -> Serve {
+        let child = Command::new(sabot_bin())
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--state"])
+            .arg(state)
+            .args(["--brokers", brokers, "--connect-timeout", "5"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("sabot serve starts");
+        let serve = Serve {
+            child: Some(child),
+            port,
+        };
+        let up = wait_until(Duration::from_secs(20), || {
+            TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        assert!(up, "sabot serve did not listen on port {port}");
+        serve
+    }
+
+    /// One request; the status and the body as JSON (`null` when empty).
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+        let body = body.map(Value::to_string).unwrap_or_default();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .expect("a read timeout");
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send");
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).expect("read");
+        let text = String::from_utf8_lossy(&response).into_owned();
+        let (head, rest) = text.split_once("\r\n\r\n").expect("a full response");
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .expect("a status line");
+        let chunked = head
+            .to_ascii_lowercase()
+            .contains("transfer-encoding: chunked");
+        let body = if chunked {
+            dechunk(rest)
+        } else {
+            rest.to_owned()
+        };
+        let value = if body.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&body).unwrap_or(Value::String(body))
+        };
+        (status, value)
+    }
+
+    /// Stop it with SIGTERM and wait for it to exit 0.
+    fn stop(mut self) {
+        let mut child = self.child.take().expect("running");
+        let pid = i32::try_from(child.id()).expect("a pid");
+        // SAFETY: `kill` takes plain integers; the pid is our own child's,
+        // not yet reaped, so it names no other process.
+        unsafe {
+            libc::kill(pid, libc::SIGTERM);
+        }
+        let status = child.wait().expect("it exits");
+        assert!(status.success(), "sabot serve exited with {status}");
+    }
+
+    fn state_of(&self, name: &str) -> (String, Vec<String>) {
+        let (_, st) = self.call("GET", &format!("/connectors/{name}/status"), None);
+        let tasks = st["tasks"]
+            .as_array()
+            .map(|t| {
+                t.iter()
+                    .map(|t| t["state"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        (
+            st["connector"]["state"].as_str().unwrap_or("").to_owned(),
+            tasks,
+        )
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Decode a chunked body.
+fn dechunk(mut rest: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, after)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || after.len() < n {
+            break;
+        }
+        out.push_str(&after[..n]);
+        rest = after[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// A port nothing listens on right now.
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("an address").port()
+}
+
+fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    done()
+}
+
+/// The JSON lines of `file`.
+fn lines(file: &Path) -> Vec<Value> {
+    std::fs::read_to_string(file)
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+fn produce(topic: &str, ids: std::ops::Range<u64>) {
+    let records: Vec<TestRecord> = ids
+        .map(|i| TestRecord::value(format!("{{\"id\":{i},\"item\":\"box-{i}\"}}")))
+        .collect();
+    kafka().produce(topic, &records);
+}
+
+fn expected(ids: std::ops::Range<u64>) -> Vec<Value> {
+    ids.map(|i| json!({ "id": i, "item": format!("box-{i}") }))
+        .collect()
+}
+
+#[test]
+fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
+    let broker = kafka();
+    let topic = broker.new_topic("serve", 1);
+    let dir = tempfile::tempdir().expect("a folder");
+    let state = dir.path().join("state");
+    let out: PathBuf = dir.path().join("out.jsonl");
+    let name = unique_name("rest");
+    produce(&topic, 0..5);
+
+    let port = free_port();
+    let serve = Serve::start(port, &state, &broker.bootstrap());
+    let config = json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "tasks.max": "1",
+        "topics": topic,
+        "file": out.display().to_string(),
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "consumer.override.session.timeout.ms": broker.session_timeout_ms().to_string(),
+        "sabot.batch.max.wait": "20ms",
+        "sabot.file.sync": "false",
+    });
+    let (status, body) = serve.call(
+        "POST",
+        "/connectors",
+        Some(&json!({ "name": name, "config": config })),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["type"], json!("sink"));
+    assert!(
+        wait_until(Duration::from_secs(30), || lines(&out).len() >= 5),
+        "records reach the file"
+    );
+    assert_eq!(lines(&out), expected(0..5));
+
+    // Paused: nothing more is consumed.
+    assert_eq!(
+        serve.call("PUT", &format!("/connectors/{name}/pause"), None),
+        (202, Value::Null)
+    );
+    assert_eq!(
+        serve.state_of(&name),
+        ("PAUSED".to_owned(), vec!["PAUSED".to_owned()])
+    );
+    produce(&topic, 5..10);
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(lines(&out).len(), 5, "a paused connector wrote records");
+    assert_eq!(
+        serve.state_of(&name),
+        ("PAUSED".to_owned(), vec!["PAUSED".to_owned()])
+    );
+
+    // Resumed: every record arrives.
+    assert_eq!(
+        serve.call("PUT", &format!("/connectors/{name}/resume"), None),
+        (202, Value::Null)
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || lines(&out).len() >= 10),
+        "records after resume"
+    );
+    assert_eq!(lines(&out), expected(0..10));
+    assert_eq!(
+        serve.state_of(&name),
+        ("RUNNING".to_owned(), vec!["RUNNING".to_owned()])
+    );
+
+    // Paused again, the server restarts: the connector comes back paused,
+    // with the config it was given.
+    serve.call("PUT", &format!("/connectors/{name}/pause"), None);
+    let (_, shown) = serve.call("GET", &format!("/connectors/{name}/config"), None);
+    serve.stop();
+    let serve = Serve::start(port, &state, &broker.bootstrap());
+    assert_eq!(serve.call("GET", "/connectors", None), (200, json!([name])));
+    assert_eq!(
+        serve.call("GET", &format!("/connectors/{name}/config"), None),
+        (200, shown)
+    );
+    assert_eq!(
+        serve.state_of(&name),
+        ("PAUSED".to_owned(), vec!["PAUSED".to_owned()])
+    );
+
+    // Resumed after the restart: it goes on from its committed offsets.
+    produce(&topic, 10..12);
+    assert_eq!(
+        serve.call("PUT", &format!("/connectors/{name}/resume"), None),
+        (202, Value::Null)
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || lines(&out).len() >= 12),
+        "records after the restart"
+    );
+    assert_eq!(lines(&out), expected(0..12));
+
+    // Deleted: gone from the API and from the state folder.
+    assert_eq!(
+        serve.call("DELETE", &format!("/connectors/{name}"), None),
+        (204, Value::Null)
+    );
+    assert_eq!(
+        serve.call("GET", &format!("/connectors/{name}"), None),
+        (
+            404,
+            json!({ "error_code": 404, "message": format!("Connector {name} not found") })
+        )
+    );
+    assert!(!state.join(format!("{name}.json")).exists());
+    serve.stop();
+}
