@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Build the example plugins as WebAssembly components into plugins/dist/.
 #
-#   plugins/build.sh                   build filter.wasm, mask.wasm, identity.wasm
-#                                      and python-redact.wasm
+#   plugins/build.sh                   build filter.wasm, mask.wasm, identity.wasm,
+#                                      hostile.wasm and python-redact.wasm
 #   plugins/build.sh --test            run the plugins' unit tests natively first
 #   plugins/build.sh --require-python  fail, rather than skip the Python plugin,
 #                                      when componentize-py is missing
@@ -42,7 +42,7 @@ fi
 cargo build --release --target "$target" --workspace
 
 mkdir -p dist
-for plugin in filter mask identity; do
+for plugin in filter mask identity hostile; do
     cp "target/$target/release/$plugin.wasm" "dist/$plugin.wasm"
     echo "plugins/dist/$plugin.wasm ($(wc -c < "dist/$plugin.wasm") bytes)"
 done

@@ -5,7 +5,7 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, TestRecord};
@@ -25,17 +25,6 @@ fn spawn(file: &str, env: &[(&str, String)]) -> Child {
     cmd.spawn().expect("sabot starts")
 }
 
-/// Poll `done` every 50 ms for at most `limit`.
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
 
 fn terminate(child: Child) -> std::process::Output {
     // SAFETY: the pid is of a child this test started and still owns.
@@ -89,9 +78,18 @@ fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
     let broker = kafka();
     let mut run = OrdersRun::new(broker, 4);
     const N: u64 = 60_000;
-    let records: Vec<TestRecord> = (0..N).map(order).collect();
-    broker.produce(&run.input, &records);
     let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
+
+    // A steady stream over about eight seconds, so the second member joins
+    // while records are flowing.
+    let input = run.input.clone();
+    let producer = std::thread::spawn(move || {
+        for chunk in 0..20u64 {
+            let records: Vec<TestRecord> = (chunk * 3_000..(chunk + 1) * 3_000).map(order).collect();
+            broker.produce(&input, &records);
+            std::thread::sleep(Duration::from_millis(400));
+        }
+    });
 
     let file_a = run.file.clone();
     let file_b = run.file.with_file_name("orders-b.jsonl");
@@ -117,6 +115,7 @@ fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
         all().len(),
         kept.len()
     );
+    producer.join().expect("the producer thread");
     let out_a = terminate(first);
     let out_b = terminate(second);
     assert_eq!(out_a.status.code(), Some(0), "{}", stderr(&out_a));

@@ -24,17 +24,7 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
         .map(|(i, p)| (*p, i as u64))
         .collect();
 
-    let out = sabot(
-        &[
-            "run",
-            &pipeline("orders-to-topic.yaml"),
-            &pipeline("orders-to-file.yaml"),
-            "--until-idle",
-            "--progress",
-            "0",
-        ],
-        &run.env,
-    );
+    let out = run.run_both();
     assert_success(&out);
 
     // The output topic: exactly the kept orders, keyed, masked, with headers.
@@ -100,17 +90,7 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
     assert_eq!(broker.committed(&run.file_group, &run.input), end);
 
     // A second run moves nothing.
-    let again = sabot(
-        &[
-            "run",
-            &pipeline("orders-to-topic.yaml"),
-            &pipeline("orders-to-file.yaml"),
-            "--until-idle",
-            "--progress",
-            "0",
-        ],
-        &run.env,
-    );
+    let again = run.run_both();
     assert_success(&again);
     assert!(
         stderr(&again).contains("orders-to-topic: done") && stderr(&again).contains("0 records in"),
@@ -128,17 +108,7 @@ fn the_orders_pipelines_also_run_on_tansu() {
     const N: u64 = 5_000;
     let records: Vec<TestRecord> = (0..N).map(order).collect();
     broker.produce(&run.input, &records);
-    let out = sabot(
-        &[
-            "run",
-            &pipeline("orders-to-topic.yaml"),
-            &pipeline("orders-to-file.yaml"),
-            "--until-idle",
-            "--progress",
-            "0",
-        ],
-        &run.env,
-    );
+    let out = run.run_both();
     assert_success(&out);
     let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
     let output = broker.consume_all(&run.out_topic, kept.len(), Duration::from_secs(60));

@@ -5,21 +5,11 @@ mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, Broker, TestRecord};
 
-fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if done() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    done()
-}
 
 /// An orders → mask(`mask`) → file pipeline on `run`'s topics.
 fn masking_pipeline(broker: &Broker, run: &OrdersRun, mask: &str) -> String {

@@ -231,3 +231,32 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     path.display().to_string()
 }
 
+
+/// Poll `done` every 50 ms for at most `limit`; its last answer.
+pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + limit;
+    while std::time::Instant::now() < deadline {
+        if done() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    done()
+}
+
+impl OrdersRun {
+    /// Run both orders pipelines on this run's topics until they are idle.
+    pub fn run_both(&self) -> Output {
+        sabot(
+            &[
+                "run",
+                &pipeline("orders-to-topic.yaml"),
+                &pipeline("orders-to-file.yaml"),
+                "--until-idle",
+                "--progress",
+                "0",
+            ],
+            &self.env,
+        )
+    }
+}
