@@ -110,6 +110,22 @@ fn load_all(files: &[PathBuf]) -> Option<Vec<LoadedPipeline>> {
     ok.then_some(loaded)
 }
 
+/// Two pipelines of one run may not share a name: logs, summaries and
+/// commits would mix them up.
+fn duplicate_names(loaded: &[LoadedPipeline]) -> Option<String> {
+    for (i, a) in loaded.iter().enumerate() {
+        if let Some(b) = loaded[..i].iter().find(|b| b.config.name == a.config.name) {
+            return Some(format!(
+                "`{}` and `{}` both name a pipeline `{}`; give each pipeline of a run its own `name`",
+                b.file.display(),
+                a.file.display(),
+                a.config.name
+            ));
+        }
+    }
+    None
+}
+
 /// Start the embedded broker if any pipeline wants it, with its topics.
 fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, String> {
     let wants = |l: &LoadedPipeline| {
@@ -124,11 +140,18 @@ fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, S
                 .as_ref()
                 .and_then(|k| k.brokers.as_deref())
                 .is_some_and(|b| b.trim() == "embedded")
+            || l.config
+                .errors
+                .dead_letter_brokers
+                .as_deref()
+                .is_some_and(|b| b.trim() == "embedded")
     };
     if !loaded.iter().any(wants) {
         return Ok(None);
     }
     let broker = EmbeddedBroker::start()?;
+    // Pipelines may share topics (one's sink is another's source).
+    let mut created = std::collections::BTreeSet::new();
     for l in loaded.iter().filter(|l| wants(l)) {
         let partitions = l
             .config
@@ -147,8 +170,12 @@ fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, S
         if let Some(t) = &l.config.errors.dead_letter_topic {
             topics.push(t.clone());
         }
+        topics.sort();
+        topics.dedup();
         for topic in topics {
-            broker.create_topic(&topic, partitions)?;
+            if created.insert(topic.clone()) {
+                broker.create_topic(&topic, partitions)?;
+            }
         }
     }
     eprintln!(
@@ -189,9 +216,20 @@ fn plan_all(
 }
 
 fn run(args: RunArgs) -> ExitCode {
+    if !(0.0..=3600.0).contains(&args.progress) {
+        eprintln!(
+            "error: `--progress {}` is not a number of seconds from 0 (no progress lines) to 3600",
+            args.progress
+        );
+        return ExitCode::FAILURE;
+    }
     let Some(loaded) = load_all(&args.files) else {
         return ExitCode::FAILURE;
     };
+    if let Some(message) = duplicate_names(&loaded) {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
     let embedded = match start_embedded(&loaded) {
         Ok(e) => e,
         Err(e) => {
@@ -282,6 +320,10 @@ fn validate(args: ValidateArgs) -> ExitCode {
     let Some(loaded) = load_all(&args.files) else {
         return ExitCode::FAILURE;
     };
+    if let Some(message) = duplicate_names(&loaded) {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
     let embedded = if args.offline {
         None
     } else {

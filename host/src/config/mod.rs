@@ -428,7 +428,7 @@ fn resolve(reference: &str, base_dir: &Path) -> Result<String, String> {
     }
     if let Some(file) = reference.strip_prefix("file:") {
         let path = base_dir.join(file);
-        return std::fs::read_to_string(&path)
+        return read_small_file(&path)
             .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
             .map_err(|e| format!("cannot read `{}` for `${{file:{file}}}`: {e}", path.display()));
     }
@@ -436,6 +436,26 @@ fn resolve(reference: &str, base_dir: &Path) -> Result<String, String> {
         "`${{{reference}}}` is not a reference Sabot knows; use `${{env:NAME}}` or `${{file:PATH}}` \
          (write `$${{` for a literal `${{`)"
     ))
+}
+
+/// The most a `${file:}` reference may read: secrets and addresses, not data.
+const MAX_FILE_REFERENCE: u64 = 1 << 20;
+
+/// Read a regular file of at most [`MAX_FILE_REFERENCE`] bytes as UTF-8.
+fn read_small_file(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("it is not a regular file".to_owned());
+    }
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_REFERENCE + 1).read_to_end(&mut bytes))
+        .map_err(|e| e.to_string())?;
+    if bytes.len() as u64 > MAX_FILE_REFERENCE {
+        return Err("it is larger than 1 MiB; `${file:}` is for secrets and addresses".to_owned());
+    }
+    String::from_utf8(bytes).map_err(|_| "it is not UTF-8 text".to_owned())
 }
 
 #[cfg(test)]

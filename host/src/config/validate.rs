@@ -44,13 +44,23 @@ pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
             check_name(&format!("{path}.name"), name, problems);
         }
         if let Some(timeout) = &transform.timeout {
-            if let Err(e) = parse_duration(timeout) {
-                problems.push(Problem::new(format!("{path}.timeout"), e));
+            match parse_duration(timeout) {
+                Err(e) => problems.push(Problem::new(format!("{path}.timeout"), e)),
+                Ok(d) if d < Duration::from_millis(1) => problems.push(Problem::new(
+                    format!("{path}.timeout"),
+                    "must be at least 1ms",
+                )),
+                Ok(_) => {}
             }
         }
         if let Some(size) = &transform.max_memory {
-            if let Err(e) = parse_size(size) {
-                problems.push(Problem::new(format!("{path}.max_memory"), e));
+            match parse_size(size) {
+                Err(e) => problems.push(Problem::new(format!("{path}.max_memory"), e)),
+                Ok(n) if !(1 << 20..=4 << 30).contains(&n) => problems.push(Problem::new(
+                    format!("{path}.max_memory"),
+                    "must be between 1MiB and 4GiB (the most a 32-bit WebAssembly memory can hold)",
+                )),
+                Ok(_) => {}
             }
         }
     }
@@ -72,8 +82,8 @@ pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
         )),
     }
     if let Some(kafka) = &config.sink.kafka {
-        if kafka.topic.trim().is_empty() {
-            problems.push(Problem::new("sink.kafka.topic", "must not be empty"));
+        if let Err(e) = check_topic_name(&kafka.topic) {
+            problems.push(Problem::new("sink.kafka.topic", e));
         }
         match &kafka.brokers {
             Some(b) if b.trim().is_empty() => {
@@ -98,8 +108,10 @@ pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
                 "errors.dead_letter_topic",
                 "required with `on_bad_record: dead-letter`",
             )),
-            Some(t) if t.trim().is_empty() => {
-                problems.push(Problem::new("errors.dead_letter_topic", "must not be empty"))
+            Some(t) if check_topic_name(t).is_err() => {
+                if let Err(e) = check_topic_name(t) {
+                    problems.push(Problem::new("errors.dead_letter_topic", e));
+                }
             }
             Some(_) => {
                 let has_brokers = config.errors.dead_letter_brokers.is_some()
@@ -131,8 +143,21 @@ pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
             "must be at most 1000000; larger batches only use more memory",
         ));
     }
-    if let Err(e) = parse_duration(&config.batch.max_wait) {
-        problems.push(Problem::new("batch.max_wait", e));
+    match parse_duration(&config.batch.max_wait) {
+        Err(e) => problems.push(Problem::new("batch.max_wait", e)),
+        Ok(d) if d < Duration::from_millis(1) => problems.push(Problem::new(
+            "batch.max_wait",
+            "must be at least 1ms; a batch needs a moment to fill",
+        )),
+        Ok(_) => {}
+    }
+    if let Some(file) = &config.sink.file {
+        if file.path.is_dir() {
+            problems.push(Problem::new(
+                "sink.file.path",
+                format!("`{}` is a folder; name a file in it", file.path.display()),
+            ));
+        }
     }
 }
 
@@ -237,6 +262,10 @@ const OWNED_CONSUMER_PROPERTIES: &[(&str, &str)] = &[
     ("enable.auto.commit", "nothing: Sabot commits after the sink acknowledged"),
     ("enable.auto.offset.store", "nothing: Sabot commits after the sink acknowledged"),
     ("auto.offset.reset", "`source.kafka.start`"),
+    ("topic.auto.offset.reset", "`source.kafka.start`"),
+    ("metadata.broker.list", "`source.kafka.brokers`"),
+    ("auto.commit.enable", "nothing: Sabot commits after the sink acknowledged"),
+    ("enable.partition.eof", "nothing: Sabot reads partition ends itself"),
 ];
 
 fn check_datagen(path: &str, datagen: &DatagenConfig, problems: &mut Vec<Problem>) {

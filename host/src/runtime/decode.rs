@@ -125,12 +125,32 @@ impl Decoder {
                 let Some(decoder) = decoder.as_mut() else {
                     return Err("no JSON decoder".to_owned());
                 };
-                let values: Vec<Option<&[u8]>> = raw.iter().map(|r| r.value.as_deref()).collect();
+                let mut surrogates: Vec<(usize, String)> = Vec::new();
+                let values: Vec<Option<&[u8]>> = raw
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| match r.value.as_deref() {
+                        Some(v) if has_surrogate_escape(v) => match lone_surrogate(v) {
+                            Some(message) => {
+                                surrogates.push((i, message));
+                                Some(&b""[..])
+                            }
+                            None => Some(v),
+                        },
+                        other => other,
+                    })
+                    .collect();
                 let decoded = decoder.decode(&values);
                 let errors = decoded
                     .errors
                     .into_iter()
-                    .map(|e| (e.row as usize, e.message))
+                    .map(|e| {
+                        let row = e.row as usize;
+                        match surrogates.iter().find(|(i, _)| *i == row) {
+                            Some((_, message)) => (row, message.clone()),
+                            None => (row, e.message),
+                        }
+                    })
                     .collect();
                 let fields: Vec<Field> = decoded
                     .batch
@@ -172,4 +192,57 @@ where
         &arrow_array::RecordBatchOptions::new().with_row_count(Some(rows)),
     )
     .map_err(|e| format!("the metadata columns do not fit the decoded batch: {e}"))
+}
+
+/// Whether `value` has a `\uD800`–`\uDFFF` escape: rare, and the one case
+/// simd-json does not refuse when it stands alone.
+fn has_surrogate_escape(value: &[u8]) -> bool {
+    value.windows(4).any(|w| {
+        w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D') && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+    })
+}
+
+/// The error for a value whose surrogate escapes do not pair up, checked
+/// with a strict parser.
+fn lone_surrogate(value: &[u8]) -> Option<String> {
+    serde_json::from_slice::<serde_json::Value>(value)
+        .err()
+        .map(|e| format!("invalid JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(value: &str) -> RawRecord {
+        RawRecord {
+            topic: Arc::from("t"),
+            partition: 0,
+            offset: 0,
+            timestamp_ms: None,
+            key: None,
+            value: Some(value.as_bytes().to_vec()),
+            headers: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_lone_surrogate_is_a_bad_record_and_a_pair_is_kept() {
+        let schema = crate::format::schema::parse_schema(&serde_json::json!({"s": "utf8"}))
+            .expect("schema");
+        let mut decoder = Decoder::new(&DecoderPlan::Json {
+            schema: Some(Arc::new(schema)),
+            infer_records: 10,
+            unknown_fields: UnknownFields::Ignore,
+        })
+        .expect("decoder");
+        let raw = vec![record(r#"{"s":"\ud800"}"#), record(r#"{"s":"\ud83d\ude00"}"#)];
+        let (batch, errors) = decoder.decode(&raw).expect("decodes");
+        assert_eq!(batch.num_rows(), 1);
+        assert_eq!(errors.len(), 1);
+        assert_eq!(errors[0].0, 0);
+        assert!(errors[0].1.starts_with("invalid JSON: "), "{}", errors[0].1);
+        let s = batch.column(0).as_any().downcast_ref::<arrow_array::StringArray>().expect("utf8");
+        assert_eq!(s.value(0), "\u{1F600}");
+    }
 }

@@ -48,7 +48,12 @@ impl FileSink {
             .create(true)
             .open(path)
             .map_err(|e| fail("cannot open it for appending", e))?;
-        repair_torn_line(&mut file, path).map_err(|e| fail("cannot check its last line", e))?;
+        let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+        if regular {
+            repair_torn_line(&mut file, path).map_err(|e| fail("cannot check its last line", e))?;
+        }
+        // Pipes and devices cannot be synced (and need not be).
+        let sync = sync && regular;
         Ok(FileSink {
             path: path.to_owned(),
             file,
@@ -88,12 +93,31 @@ fn repair_torn_line(file: &mut File, path: &Path) -> std::io::Result<()> {
         }
         end = start;
     };
+    // The tail after the last newline. A complete JSON value is kept and
+    // given its newline; anything else is moved aside to a file next to
+    // this one, never deleted.
+    let mut tail = Vec::with_capacity((len - keep) as usize);
+    file.seek(SeekFrom::Start(keep))?;
+    file.read_to_end(&mut tail)?;
+    if serde_json::from_slice::<serde_json::Value>(&tail).is_ok() {
+        file.seek(SeekFrom::End(0))?;
+        file.write_all(b"\n")?;
+        tracing::warn!(path = %path.display(), "the file's last line had no newline; added one");
+        return Ok(());
+    }
+    let aside = path.with_extension(format!(
+        "torn-{}",
+        chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ")
+    ));
+    std::fs::write(&aside, &tail)?;
+    file.set_len(keep)?;
     tracing::warn!(
         path = %path.display(),
-        dropped_bytes = len - keep,
-        "the file ended with a partly written line from an unacknowledged batch; removed it"
+        moved_bytes = tail.len(),
+        aside = %aside.display(),
+        "the file ended with a partly written line (from a batch that was never acknowledged, \
+         so its records will be written again); moved it aside"
     );
-    file.set_len(keep)?;
     Ok(())
 }
 
@@ -179,8 +203,21 @@ impl Sink for StdoutSink {
 mod tests {
     use super::*;
 
+    /// The files next to `path` whose names start with its stem.
+    fn asides(path: &Path) -> Vec<String> {
+        let dir = path.parent().expect("parent");
+        let mut out: Vec<String> = std::fs::read_dir(dir)
+            .expect("read_dir")
+            .map(|e| e.expect("entry").path())
+            .filter(|p| p != path)
+            .map(|p| std::fs::read_to_string(p).expect("aside"))
+            .collect();
+        out.sort();
+        out
+    }
+
     #[test]
-    fn a_torn_last_line_is_removed_on_open() {
+    fn a_torn_last_line_is_moved_aside_on_open() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("out.jsonl");
         std::fs::write(&path, "{\"a\":1}\n{\"a\":2}\n{\"a\":").expect("write");
@@ -189,15 +226,30 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "{\"a\":1}\n{\"a\":2}\n"
         );
+        assert_eq!(asides(&path), vec!["{\"a\":"]);
     }
 
     #[test]
-    fn a_file_of_one_torn_line_becomes_empty() {
+    fn a_complete_last_line_without_newline_is_kept() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.jsonl");
+        std::fs::write(&path, "{\"id\":1}\n{\"id\":2}").expect("write");
+        let _sink = FileSink::open(&path, false).expect("open");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "{\"id\":1}\n{\"id\":2}\n"
+        );
+        assert!(asides(&path).is_empty());
+    }
+
+    #[test]
+    fn a_file_of_one_line_of_text_loses_nothing() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("sub").join("out.jsonl");
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
-        std::fs::write(&path, "{\"a\":").expect("write");
+        std::fs::write(&path, "hello world no newline").expect("write");
         let _sink = FileSink::open(&path, false).expect("open");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "");
+        assert_eq!(asides(&path), vec!["hello world no newline"]);
     }
 }

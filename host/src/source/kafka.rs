@@ -171,6 +171,9 @@ pub struct KafkaSource {
     flags: Arc<Flags>,
     topics: HashMap<String, Arc<str>>,
     feed: Option<Arc<FeedProgress>>,
+    /// Whether every record a feed produced will be read (`earliest`), so
+    /// idleness waits for all of them.
+    feed_counts: bool,
     pipeline: String,
     paused: bool,
 }
@@ -224,6 +227,7 @@ impl KafkaSource {
             flags,
             topics: HashMap::new(),
             feed: spec.feed.clone(),
+            feed_counts: spec.start == StartPosition::Earliest,
             pipeline: spec.pipeline.clone(),
             paused: false,
         })
@@ -235,7 +239,8 @@ impl KafkaSource {
         drop(shared);
         let feed_done = self.feed.as_ref().is_none_or(|f| {
             f.done.load(Ordering::Acquire)
-                && f.consumed.load(Ordering::Acquire) >= f.produced.load(Ordering::Acquire)
+                && (!self.feed_counts
+                    || f.consumed.load(Ordering::Acquire) >= f.produced.load(Ordering::Acquire))
         });
         at_end && feed_done
     }
