@@ -21,7 +21,7 @@ for arg in "$@"; do
     case "$arg" in
         --test) run_tests=true ;;
         --require-python) require_python=true ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$here/build.sh"; exit 0 ;;
         *) echo "build.sh: unknown argument \`$arg\`; try --test, --require-python or --help" >&2; exit 2 ;;
     esac
 done

@@ -45,9 +45,9 @@ else
   exit 1
 fi
 
-echo "run: cargo test --workspace $*"
+echo "run: cargo test --workspace --no-fail-fast $*"
 status=0
-cargo test --workspace "$@" 2>&1 | tee -a "$LOG" || status=$?
+cargo test --workspace --no-fail-fast "$@" 2>&1 | tee -a "$LOG" || status=$?
 
 # Add up libtest's "test result:" lines over every test binary, the
 # plugins' included.

@@ -661,15 +661,18 @@ mod tests {
     #[test]
     fn a_failed_task_shows_its_trace_and_restarts() {
         let dir = tempfile::tempdir().expect("tempdir");
-        // A file sink under a path that is a directory cannot open.
+        // A file sink under a path whose parent is a regular file cannot
+        // create its folder.
+        let blocker = dir.path().join("a-file");
+        std::fs::write(&blocker, "x").expect("write");
         let worker = Worker::new(PlanOptions::default()).expect("worker");
         worker
-            .create("gen", spec(10, dir.path()), TargetState::Running)
+            .create("gen", spec(10, &blocker.join("out.jsonl")), TargetState::Running)
             .expect("created");
         assert!(wait_for(|| worker.status("gen").expect("status").tasks[0].state == State::Failed));
         let status = worker.status("gen").expect("status");
         let trace = status.tasks[0].trace.clone().expect("a trace");
-        assert!(trace.contains("cannot open it for appending"), "{trace}");
+        assert!(trace.contains("cannot create its directory"), "{trace}");
         worker.restart_task("gen", 0).expect("restart");
         assert!(wait_for(|| worker.status("gen").expect("status").tasks[0].state == State::Failed));
         assert!(matches!(worker.restart_task("gen", 5), Err(WorkerError::NotFound(_))));
