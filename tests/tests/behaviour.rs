@@ -77,22 +77,25 @@ fn sigterm_finishes_the_batch_commits_and_exits_zero() {
 fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
     let broker = kafka();
     let mut run = OrdersRun::new(broker, 4);
-    const N: u64 = 60_000;
-    let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
-
-    // A steady stream over about eight seconds, so the second member joins
-    // while records are flowing.
-    let input = run.input.clone();
-    let producer = std::thread::spawn(move || {
-        for chunk in 0..20u64 {
-            let records: Vec<TestRecord> = (chunk * 3_000..(chunk + 1) * 3_000).map(order).collect();
-            broker.produce(&input, &records);
-            std::thread::sleep(Duration::from_millis(400));
-        }
-    });
-
     let file_a = run.file.clone();
     let file_b = run.file.with_file_name("orders-b.jsonl");
+
+    // A steady stream, kept up until the second member has written records
+    // of its own (at least 20 chunks, at most 80), so it joins while records
+    // are flowing however long the rebalance takes.
+    let input = run.input.clone();
+    let watched = file_b.clone();
+    let producer = std::thread::spawn(move || {
+        let mut chunk = 0u64;
+        while chunk < 80 && (chunk < 20 || lines_of(&watched).is_empty()) {
+            let records: Vec<TestRecord> = (chunk * 3_000..(chunk + 1) * 3_000).map(order).collect();
+            broker.produce(&input, &records);
+            chunk += 1;
+            std::thread::sleep(Duration::from_millis(400));
+        }
+        chunk * 3_000
+    });
+
     let first = spawn(&pipeline("orders-to-file.yaml"), &run.env);
     assert!(wait_until(Duration::from_secs(60), || !lines_of(&file_a).is_empty()));
     // The second member: same group, its own file.
@@ -109,13 +112,14 @@ fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
         }
         ids
     };
+    let produced = producer.join().expect("the producer thread");
+    let kept: BTreeSet<u64> = (0..produced).filter(|i| is_kept(*i)).collect();
     assert!(
         wait_until(Duration::from_secs(120), || all().len() >= kept.len()),
         "only {} of {} orders arrived",
         all().len(),
         kept.len()
     );
-    producer.join().expect("the producer thread");
     let out_a = terminate(first);
     let out_b = terminate(second);
     assert_eq!(out_a.status.code(), Some(0), "{}", stderr(&out_a));
