@@ -74,7 +74,19 @@ impl Engine {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.cranelift_opt_level(wasmtime::OptLevel::Speed);
-        let engine = wasmtime::Engine::new(&config).map_err(engine_error)?;
+        // Instances come from a pool of pre-reserved slots, so making a
+        // fresh one (a task starting, or one replacing a crashed instance)
+        // does not map new memory. Where the pool cannot be set up (a
+        // small address space), instances are made on demand instead.
+        let mut pooled = config.clone();
+        pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool()));
+        let engine = match wasmtime::Engine::new(&pooled) {
+            Ok(engine) => engine,
+            Err(e) => {
+                tracing::debug!(error = %e, "no instance pool; instances are made on demand");
+                wasmtime::Engine::new(&config).map_err(engine_error)?
+            }
+        };
 
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker).map_err(engine_error)?;
@@ -133,3 +145,28 @@ fn default_cache_dir() -> Option<PathBuf> {
         .or_else(|| non_empty("HOME").map(|d| d.join(".cache").join("sabot")))?;
     Some(root.join("components"))
 }
+
+/// The instance pool: room for [`POOL_INSTANCES`] plugin instances at
+/// once, each with memories of up to the largest `max_memory` a pipeline
+/// may ask for (4 GiB). Only address space is reserved up front.
+fn pool() -> wasmtime::PoolingAllocationConfig {
+    let mut pool = wasmtime::PoolingAllocationConfig::default();
+    pool.total_component_instances(POOL_INSTANCES)
+        .total_core_instances(POOL_INSTANCES * 8)
+        .total_memories(POOL_INSTANCES * 2)
+        .total_tables(POOL_INSTANCES * 8)
+        .total_stacks(POOL_INSTANCES)
+        .max_core_instances_per_component(64)
+        .max_memories_per_component(8)
+        .max_tables_per_component(64)
+        .max_memories_per_module(2)
+        .max_tables_per_module(8)
+        .table_elements(200_000)
+        .max_core_instance_size(16 << 20)
+        .max_component_instance_size(16 << 20)
+        .max_memory_size(4 << 30);
+    pool
+}
+
+/// Plugin instances the pool holds at once: one per transform per task.
+pub const POOL_INSTANCES: u32 = 256;
