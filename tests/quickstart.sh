@@ -15,10 +15,22 @@ fail() {
   exit 1
 }
 
-command -v cargo >/dev/null || fail "cargo is not installed; install Rust with rustup (https://rustup.rs is the usual way)"
-for tool in cc make pkg-config; do
-  command -v "$tool" >/dev/null || fail "\`$tool\` is missing; on Debian: apt-get install build-essential pkg-config libssl-dev zlib1g-dev"
+command -v cargo >/dev/null || fail "cargo is not installed; install Rust with rustup first"
+
+# The Debian packages the build needs (librdkafka is compiled from source).
+missing=()
+for pkg in gcc g++ make pkg-config libssl-dev zlib1g-dev; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
 done
+if ((${#missing[@]} > 0)); then
+  command -v apt-get >/dev/null ||
+    fail "missing packages ${missing[*]}; install them with the system's package manager"
+  sudo=""
+  if ((EUID != 0)); then sudo="sudo"; fi
+  echo "quickstart: installing ${missing[*]} (apt-get)"
+  { $sudo apt-get update -q && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q "${missing[@]}"; } ||
+    fail "\`apt-get install ${missing[*]}\` failed; run it as root and read its error"
+fi
 
 echo "quickstart: building the plugins (plugins/build.sh)"
 plugins/build.sh || fail "plugins/build.sh failed (see above)"
