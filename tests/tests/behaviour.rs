@@ -10,8 +10,15 @@ use std::time::Duration;
 use common::*;
 use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, TestRecord};
 
+/// A `sabot run` in the background; its standard error is read all along
+/// (a full pipe would stall it).
+struct Running {
+    child: Child,
+    stderr: std::thread::JoinHandle<Vec<u8>>,
+}
+
 /// Start `sabot run FILE` in the background with `env`.
-fn spawn(file: &str, env: &[(&str, String)]) -> Child {
+fn spawn(file: &str, env: &[(&str, String)]) -> Running {
     let mut cmd = Command::new(sabot_bin());
     cmd.args(["run", file, "--progress", "0"])
         .current_dir(repo_root())
@@ -22,14 +29,38 @@ fn spawn(file: &str, env: &[(&str, String)]) -> Child {
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.spawn().expect("sabot starts")
+    let mut child = cmd.spawn().expect("sabot starts");
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let stderr = std::thread::spawn(move || {
+        let mut bytes = Vec::new();
+        let _ = std::io::Read::read_to_end(&mut pipe, &mut bytes);
+        bytes
+    });
+    Running { child, stderr }
 }
 
-
-fn terminate(child: Child) -> std::process::Output {
+/// SIGTERM `running` and wait (bounded) for it to exit.
+fn terminate(running: Running) -> std::process::Output {
+    let Running { mut child, stderr } = running;
     // SAFETY: the pid is of a child this test started and still owns.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    wait_bounded(child, Duration::from_secs(60))
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait on sabot") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("sabot did not stop within 90 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    std::process::Output {
+        status,
+        stdout: Vec::new(),
+        stderr: stderr.join().unwrap_or_default(),
+    }
 }
 
 fn ids_in(lines: &[serde_json::Value]) -> BTreeMap<u64, usize> {

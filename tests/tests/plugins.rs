@@ -48,6 +48,13 @@ fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
         .env("RUST_LOG", "info")
         .spawn()
         .expect("sabot starts");
+    // Read its standard error all along: a full pipe would stall it.
+    let mut pipe = child.stderr.take().expect("piped stderr");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+        text
+    });
     assert!(wait_until(Duration::from_secs(60), || run.file_lines().len() >= first.len()));
 
     // Change the mask in the file; the running pipeline swaps it in.
@@ -61,11 +68,7 @@ fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
     // SAFETY: the pid is of the child this test started and still owns.
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let status = child.wait().expect("sabot exits");
-    let mut err = String::new();
-    if let Some(mut e) = child.stderr.take() {
-        use std::io::Read;
-        let _ = e.read_to_string(&mut err);
-    }
+    let err = stderr_reader.join().unwrap_or_default();
     assert!(status.success(), "{err}");
     assert!(err.contains("transforms swapped"), "{err}");
 

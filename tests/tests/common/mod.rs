@@ -86,21 +86,42 @@ pub fn sabot(args: &[&str], env: &[(&str, String)]) -> Output {
     wait_bounded(child, Duration::from_secs(240))
 }
 
+/// Wait for `child` at most `limit`, reading its piped output all along so
+/// that a chatty child never blocks on a full pipe.
 pub fn wait_bounded(mut child: std::process::Child, limit: Duration) -> Output {
+    fn drain<R: std::io::Read + Send + 'static>(
+        pipe: Option<R>,
+    ) -> std::thread::JoinHandle<Vec<u8>> {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    }
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
     let deadline = std::time::Instant::now() + limit;
-    loop {
+    let status = loop {
         match child.try_wait().expect("wait on sabot") {
-            Some(_) => return child.wait_with_output().expect("sabot output"),
+            Some(status) => break status,
             None if std::time::Instant::now() > deadline => {
                 let _ = child.kill();
-                let out = child.wait_with_output().expect("sabot output");
+                let _ = child.wait();
+                let err = stderr.join().unwrap_or_default();
                 panic!(
                     "sabot did not finish within {limit:?}; stderr:\n{}",
-                    String::from_utf8_lossy(&out.stderr)
+                    String::from_utf8_lossy(&err)
                 );
             }
             None => std::thread::sleep(Duration::from_millis(50)),
         }
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
     }
 }
 
