@@ -60,7 +60,13 @@ impl Rng {
 /// The generated records, one JSON object each.
 fn records() -> Vec<Vec<u8>> {
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
-    let names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov"];
+    let names = [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Alan Turing",
+        "Edsger Dijkstra",
+        "Barbara Liskov",
+    ];
     (0..RECORDS)
         .map(|i| {
             let ms = 1_714_566_600_000u64 + (i as u64) * 1_537 + rng.next() % 1_000;
@@ -114,16 +120,24 @@ fn sabot_decode(decoder: &mut JsonDecoder, values: &[Option<&[u8]>], batch: usiz
 
 /// Decodes the newline-joined records with arrow-json in batches of `batch`.
 fn arrow_decode(schema: &SchemaRef, joined: &[u8], batch: usize) -> usize {
-    let mut decoder = match arrow_json::ReaderBuilder::new(schema.clone()).with_batch_size(batch).build_decoder() {
+    let mut decoder = match arrow_json::ReaderBuilder::new(schema.clone())
+        .with_batch_size(batch)
+        .build_decoder()
+    {
         Ok(decoder) => decoder,
         Err(error) => panic!("arrow-json decoder: {error}"),
     };
     let mut rows = 0;
     let mut rest = joined;
     loop {
-        let consumed = decoder.decode(rest).unwrap_or_else(|e| panic!("arrow-json: {e}"));
+        let consumed = decoder
+            .decode(rest)
+            .unwrap_or_else(|e| panic!("arrow-json: {e}"));
         rest = &rest[consumed..];
-        if let Some(batch) = decoder.flush().unwrap_or_else(|e| panic!("arrow-json: {e}")) {
+        if let Some(batch) = decoder
+            .flush()
+            .unwrap_or_else(|e| panic!("arrow-json: {e}"))
+        {
             rows += black_box(batch).num_rows();
         }
         if rest.is_empty() && consumed == 0 {
@@ -150,8 +164,12 @@ fn decode(c: &mut Criterion) {
         };
         assert_eq!(sabot_decode(&mut decoder, &values, batch), RECORDS);
         assert_eq!(arrow_decode(&schema, &joined, batch), RECORDS);
-        group.bench_function(format!("sabot/{batch}"), |b| b.iter(|| sabot_decode(&mut decoder, &values, batch)));
-        group.bench_function(format!("arrow_json/{batch}"), |b| b.iter(|| arrow_decode(&schema, &joined, batch)));
+        group.bench_function(format!("sabot/{batch}"), |b| {
+            b.iter(|| sabot_decode(&mut decoder, &values, batch))
+        });
+        group.bench_function(format!("arrow_json/{batch}"), |b| {
+            b.iter(|| arrow_decode(&schema, &joined, batch))
+        });
     }
     group.finish();
 }
@@ -165,7 +183,10 @@ fn encode(c: &mut Criterion) {
         Ok(decoder) => decoder,
         Err(error) => panic!("decoder: {error}"),
     };
-    let batches: Vec<RecordBatch> = values.chunks(1_000).map(|chunk| decoder.decode(chunk).batch).collect();
+    let batches: Vec<RecordBatch> = values
+        .chunks(1_000)
+        .map(|chunk| decoder.decode(chunk).batch)
+        .collect();
     let mut group = c.benchmark_group("encode_orders");
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.sample_size(10);
@@ -186,11 +207,16 @@ fn encode(c: &mut Criterion) {
     });
     group.bench_function("arrow_json/1000", |b| {
         b.iter(|| {
-            let mut writer = arrow_json::LineDelimitedWriter::new(Vec::with_capacity(out.capacity()));
+            let mut writer =
+                arrow_json::LineDelimitedWriter::new(Vec::with_capacity(out.capacity()));
             for batch in &batches {
-                writer.write(batch).unwrap_or_else(|e| panic!("arrow-json: {e}"));
+                writer
+                    .write(batch)
+                    .unwrap_or_else(|e| panic!("arrow-json: {e}"));
             }
-            writer.finish().unwrap_or_else(|e| panic!("arrow-json: {e}"));
+            writer
+                .finish()
+                .unwrap_or_else(|e| panic!("arrow-json: {e}"));
             black_box(writer.into_inner().len())
         })
     });

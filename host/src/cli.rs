@@ -6,16 +6,16 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::{load_file, ConfigError, LoadedPipeline};
+use crate::config::{ConfigError, LoadedPipeline, load_file};
 use crate::embedded::EmbeddedBroker;
-use crate::plan::{plan, PlanOptions, SinkPlan, SourcePlan, TaskPlan};
-use crate::runtime::{run_pipelines, Control, RunOptions};
+use crate::plan::{PlanOptions, SinkPlan, SourcePlan, TaskPlan, plan};
+use crate::runtime::{Control, RunOptions, run_pipelines};
 use crate::transform::Engine;
 
 /// Sabot: Kafka in, Arrow batches through WebAssembly transforms, sinks out.
@@ -159,7 +159,9 @@ fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, S
             .kafka
             .as_ref()
             .and_then(|k| k.embedded.as_ref())
-            .map_or(crate::config::defaults::embedded_partitions(), |e| e.partitions);
+            .map_or(crate::config::defaults::embedded_partitions(), |e| {
+                e.partitions
+            });
         let mut topics: Vec<String> = Vec::new();
         if let Some(k) = &l.config.source.kafka {
             topics.extend(k.topics.clone().unwrap_or_default());
@@ -391,7 +393,11 @@ fn watch(
             };
             let same_rest = format!(
                 "{:?}{:?}{:?}{:?}{}",
-                fresh.config.source, fresh.config.sink, fresh.config.errors, fresh.config.batch, fresh.config.name
+                fresh.config.source,
+                fresh.config.sink,
+                fresh.config.errors,
+                fresh.config.batch,
+                fresh.config.name
             ) == format!(
                 "{:?}{:?}{:?}{:?}{}",
                 l.config.source, l.config.sink, l.config.errors, l.config.batch, l.config.name
@@ -411,7 +417,9 @@ fn watch(
                     );
                     controls[i].swap_transforms(p.transforms);
                 }
-                Err(e) => eprintln!("warning: {e}\n  the running pipeline keeps its current version"),
+                Err(e) => {
+                    eprintln!("warning: {e}\n  the running pipeline keeps its current version")
+                }
             }
         }
     }

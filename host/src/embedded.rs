@@ -8,14 +8,14 @@
 //! its last few MiB. The feed therefore stays only a little ahead of the
 //! pipelines reading it.
 
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
+use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::mocking::MockCluster;
 use rdkafka::producer::{BaseRecord, DefaultProducerContext, Producer, ThreadedProducer};
-use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 
 use crate::plan::FeedPlan;
 use crate::source::datagen::{OrderGenerator, Pacer};
@@ -36,8 +36,8 @@ impl EmbeddedBroker {
     ///
     /// librdkafka could not start it.
     pub fn start() -> Result<Self, String> {
-        let cluster = MockCluster::new(1)
-            .map_err(|e| format!("cannot start the embedded broker: {e}"))?;
+        let cluster =
+            MockCluster::new(1).map_err(|e| format!("cannot start the embedded broker: {e}"))?;
         let bootstrap = cluster.bootstrap_servers();
         tracing::info!(%bootstrap, "embedded broker started (in-memory, dev only)");
         Ok(EmbeddedBroker { cluster, bootstrap })

@@ -16,12 +16,12 @@ use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use crate::config::{
-    defaults, parse_duration, parse_size, BadRecordPolicy, ConfigError, DatagenConfig,
-    LoadedPipeline, Problem, UnknownFieldsPolicy,
+    BadRecordPolicy, ConfigError, DatagenConfig, LoadedPipeline, Problem, UnknownFieldsPolicy,
+    defaults, parse_duration, parse_size,
 };
 use crate::format::json::UnknownFields;
-use crate::source::kafka::{FeedProgress, KafkaSourceSpec};
 use crate::sink::kafka::KafkaSinkSpec;
+use crate::source::kafka::{FeedProgress, KafkaSourceSpec};
 use crate::transform::{Engine, Grants, Limits, Plugin, Transform};
 
 /// A pipeline ready to run.
@@ -201,8 +201,12 @@ pub fn plan(
             .collect();
         if embedded {
             // The embedded broker answers group joins only with these.
-            properties.entry("session.timeout.ms".into()).or_insert("6000".into());
-            properties.entry("heartbeat.interval.ms".into()).or_insert("500".into());
+            properties
+                .entry("session.timeout.ms".into())
+                .or_insert("6000".into());
+            properties
+                .entry("heartbeat.interval.ms".into())
+                .or_insert("500".into());
         }
         let spec = KafkaSourceSpec {
             pipeline: config.name.clone(),
@@ -319,7 +323,10 @@ pub fn plan(
         SinkPlan::Stdout
     };
 
-    let dead_letter = match (config.errors.on_bad_record, &config.errors.dead_letter_topic) {
+    let dead_letter = match (
+        config.errors.on_bad_record,
+        &config.errors.dead_letter_topic,
+    ) {
         (BadRecordPolicy::DeadLetter, Some(topic)) => {
             let brokers = match &config.errors.dead_letter_brokers {
                 Some(b) => resolve_brokers(b),

@@ -9,11 +9,11 @@
 
 use std::sync::Arc;
 
+use arrow_array::ArrayRef;
 use arrow_array::builder::{
     BinaryBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
     TimestampMillisecondBuilder,
 };
-use arrow_array::ArrayRef;
 use arrow_schema::{DataType, Field, Fields, TimeUnit};
 
 /// Column holding the record key (`binary`, nullable).
@@ -110,12 +110,9 @@ where
     let records = records.into_iter();
     let n = records.len();
     let mut key = BinaryBuilder::with_capacity(n, n * 16);
-    let mut headers = ListBuilder::new(StructBuilder::from_fields(header_fields(), 0))
-        .with_field(Arc::new(Field::new(
-            "item",
-            DataType::Struct(header_fields()),
-            false,
-        )));
+    let mut headers = ListBuilder::new(StructBuilder::from_fields(header_fields(), 0)).with_field(
+        Arc::new(Field::new("item", DataType::Struct(header_fields()), false)),
+    );
     let mut timestamp = TimestampMillisecondBuilder::with_capacity(n).with_timezone("UTC");
     let mut topic = StringBuilder::with_capacity(n, n * 8);
     let mut partition = Int32Builder::with_capacity(n);

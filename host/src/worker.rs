@@ -22,8 +22,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use crate::config::{ConfigError, LoadedPipeline};
-use crate::plan::{plan, PlanOptions, SourcePlan, TaskPlan};
-use crate::runtime::{run_task, Control, Metrics, Snapshot};
+use crate::plan::{PlanOptions, SourcePlan, TaskPlan, plan};
+use crate::runtime::{Control, Metrics, Snapshot, run_task};
 use crate::transform::Engine;
 
 /// What the user asked a connector to be.
@@ -248,7 +248,11 @@ impl Worker {
         if initial != TargetState::Stopped {
             start_tasks(&mut connector);
         }
-        tracing::info!(connector = name, tasks = connector.tasks.len(), "connector created");
+        tracing::info!(
+            connector = name,
+            tasks = connector.tasks.len(),
+            "connector created"
+        );
         connectors.insert(name.to_owned(), connector);
         Ok(())
     }
@@ -532,7 +536,12 @@ fn spawn_task(plan: &TaskPlan, id: usize, paused: bool) -> TaskSlot {
     control.paused.store(paused, Ordering::Release);
     let metrics = Arc::new(Metrics::default());
     let outcome = Arc::new(Mutex::new(Outcome::Running));
-    let (plan, c, m, o) = (plan.clone(), control.clone(), metrics.clone(), outcome.clone());
+    let (plan, c, m, o) = (
+        plan.clone(),
+        control.clone(),
+        metrics.clone(),
+        outcome.clone(),
+    );
     let thread = std::thread::Builder::new()
         .name(format!("task-{}-{id}", plan.pipeline))
         .spawn(move || {
@@ -628,7 +637,12 @@ mod tests {
             worker.create("gen", spec(1, &out), TargetState::Running),
             Err(WorkerError::Exists(_))
         ));
-        let lines = || std::fs::read_to_string(&out).unwrap_or_default().lines().count();
+        let lines = || {
+            std::fs::read_to_string(&out)
+                .unwrap_or_default()
+                .lines()
+                .count()
+        };
         assert!(wait_for(|| lines() > 0), "records flow");
         let status = worker.status("gen").expect("status");
         assert_eq!(status.state, State::Running);
@@ -636,7 +650,10 @@ mod tests {
         assert_eq!(status.tasks[0].state, State::Running);
 
         worker.pause("gen").expect("pause");
-        assert_eq!(worker.status("gen").expect("status").tasks[0].state, State::Paused);
+        assert_eq!(
+            worker.status("gen").expect("status").tasks[0].state,
+            State::Paused
+        );
         std::thread::sleep(std::time::Duration::from_millis(300));
         let paused_at = lines();
         std::thread::sleep(std::time::Duration::from_millis(500));
@@ -667,14 +684,25 @@ mod tests {
         std::fs::write(&blocker, "x").expect("write");
         let worker = Worker::new(PlanOptions::default()).expect("worker");
         worker
-            .create("gen", spec(10, &blocker.join("out.jsonl")), TargetState::Running)
+            .create(
+                "gen",
+                spec(10, &blocker.join("out.jsonl")),
+                TargetState::Running,
+            )
             .expect("created");
-        assert!(wait_for(|| worker.status("gen").expect("status").tasks[0].state == State::Failed));
+        assert!(wait_for(|| worker.status("gen").expect("status").tasks[0]
+            .state
+            == State::Failed));
         let status = worker.status("gen").expect("status");
         let trace = status.tasks[0].trace.clone().expect("a trace");
         assert!(trace.contains("cannot create its directory"), "{trace}");
         worker.restart_task("gen", 0).expect("restart");
-        assert!(wait_for(|| worker.status("gen").expect("status").tasks[0].state == State::Failed));
-        assert!(matches!(worker.restart_task("gen", 5), Err(WorkerError::NotFound(_))));
+        assert!(wait_for(|| worker.status("gen").expect("status").tasks[0]
+            .state
+            == State::Failed));
+        assert!(matches!(
+            worker.restart_task("gen", 5),
+            Err(WorkerError::NotFound(_))
+        ));
     }
 }

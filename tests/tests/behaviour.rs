@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, TestRecord};
+use sabot_tests::{TestRecord, kafka, repo_root, sabot_bin, unique_name};
 
 /// A `sabot run` in the background; its standard error is read all along
 /// (a full pipe would stall it).
@@ -96,7 +96,11 @@ fn sigterm_finishes_the_batch_commits_and_exits_zero() {
     );
     let out = terminate(child);
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
-    assert!(stderr(&out).contains("orders-to-file: done"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("orders-to-file: done"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(run.file_lines().len(), kept);
     assert_eq!(
         broker.committed(&run.file_group, &run.input),
@@ -119,7 +123,8 @@ fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
     let producer = std::thread::spawn(move || {
         let mut chunk = 0u64;
         while chunk < 80 && (chunk < 20 || lines_of(&watched).is_empty()) {
-            let records: Vec<TestRecord> = (chunk * 3_000..(chunk + 1) * 3_000).map(order).collect();
+            let records: Vec<TestRecord> =
+                (chunk * 3_000..(chunk + 1) * 3_000).map(order).collect();
             broker.produce(&input, &records);
             chunk += 1;
             std::thread::sleep(Duration::from_millis(400));
@@ -165,7 +170,10 @@ fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
         repeated.len(),
         &repeated[..repeated.len().min(5)]
     );
-    assert!(!lines_of(&file_b).is_empty(), "the second member got partitions");
+    assert!(
+        !lines_of(&file_b).is_empty(),
+        "the second member got partitions"
+    );
     assert_eq!(
         broker.committed(&run.file_group, &run.input),
         broker.end_offsets(&run.input)
@@ -189,7 +197,10 @@ fn rows_are_routed_and_keyed_by_their_fields_from_regex_topics() {
         } else {
             "null".to_owned()
         };
-        TestRecord::value(format!("{{\"n\":{i},\"user\":\"u{}\",\"dest\":{dest}}}", i % 7))
+        TestRecord::value(format!(
+            "{{\"n\":{i},\"user\":\"u{}\",\"dest\":{dest}}}",
+            i % 7
+        ))
     };
     broker.produce(&in_a, &(0..30).map(make).collect::<Vec<_>>());
     broker.produce(&in_b, &(30..60).map(make).collect::<Vec<_>>());
@@ -235,7 +246,11 @@ fn the_stdout_sink_prints_one_object_per_line() {
     let text = String::from_utf8(out.stdout).expect("utf8");
     let ids: Vec<u64> = text
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["id"].as_u64().expect("id"))
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).expect("json")["id"]
+                .as_u64()
+                .expect("id")
+        })
         .collect();
     assert_eq!(ids, vec![1, 2, 3, 4, 5]);
 }

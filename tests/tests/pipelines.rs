@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use sabot_tests::{kafka, repo_root, sabot_bin, tansu, unique_name, ConsumedRecord, TestRecord};
+use sabot_tests::{ConsumedRecord, TestRecord, kafka, repo_root, sabot_bin, tansu, unique_name};
 
 #[test]
 fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
@@ -35,7 +35,10 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
     for r in &output {
         let v = r.value_json();
         let id = v["id"].as_u64().expect("id");
-        assert!(is_kept(id), "order {id} should have been filtered or dead-lettered");
+        assert!(
+            is_kept(id),
+            "order {id} should have been filtered or dead-lettered"
+        );
         assert!(seen.insert(id), "order {id} written twice");
         assert_eq!(r.key_str(), Some(format!("customer-{}", id % 977).as_str()));
         assert_eq!(
@@ -48,13 +51,19 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
         assert_eq!(header(r, "source"), Some("test"));
         assert_eq!(header(r, "seq"), Some(id.to_string().as_str()));
         // Metadata columns are never part of the value.
-        assert!(v.get("__key").is_none() && v.get("__offset").is_none(), "{v}");
+        assert!(
+            v.get("__key").is_none() && v.get("__offset").is_none(),
+            "{v}"
+        );
     }
 
     // The file: the same orders, with the fixed mask.
     let lines = run.file_lines();
     assert_eq!(lines.len(), kept.len(), "lines in the file");
-    let file_ids: BTreeSet<u64> = lines.iter().map(|v| v["id"].as_u64().expect("id")).collect();
+    let file_ids: BTreeSet<u64> = lines
+        .iter()
+        .map(|v| v["id"].as_u64().expect("id"))
+        .collect();
     assert_eq!(file_ids, kept.iter().copied().collect::<BTreeSet<u64>>());
     assert!(lines.iter().all(|v| v["customer"]["email"] == "***"));
 
@@ -65,8 +74,14 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
         assert_eq!(dead.len(), bad.len(), "records in {dlq}");
         let mut ids = BTreeSet::new();
         for r in &dead {
-            let partition: i32 = header(r, "sabot.error.partition").expect("partition").parse().expect("int");
-            let offset: i64 = header(r, "sabot.error.offset").expect("offset").parse().expect("int");
+            let partition: i32 = header(r, "sabot.error.partition")
+                .expect("partition")
+                .parse()
+                .expect("int");
+            let offset: i64 = header(r, "sabot.error.offset")
+                .expect("offset")
+                .parse()
+                .expect("int");
             let i = position_of[&(partition, offset)];
             ids.insert(i);
             let original = order(i);
@@ -78,7 +93,10 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
             assert_eq!(header(r, "sabot.error.class"), Some("decode"));
             let message = header(r, "sabot.error.message").expect("message");
             let want = expected_reason(i).expect("a bad record");
-            assert!(message.contains(want), "record {i}: {message:?} should mention {want:?}");
+            assert!(
+                message.contains(want),
+                "record {i}: {message:?} should mention {want:?}"
+            );
         }
         assert_eq!(ids, bad.iter().copied().collect::<BTreeSet<u64>>());
     }
@@ -97,7 +115,10 @@ fn orders_flow_through_filter_and_mask_to_a_topic_and_a_file() {
         "{}",
         stderr(&again)
     );
-    assert_eq!(broker.end_offsets(&run.out_topic).values().sum::<i64>(), kept.len() as i64);
+    assert_eq!(
+        broker.end_offsets(&run.out_topic).values().sum::<i64>(),
+        kept.len() as i64
+    );
     assert_eq!(run.file_lines().len(), kept.len());
 }
 
@@ -125,7 +146,12 @@ fn the_orders_pipelines_also_run_on_tansu() {
         .collect();
     assert_eq!(file_ids, kept);
     let bad = (0..N).filter(|i| expected_reason(*i).is_some()).count();
-    assert_eq!(broker.consume_all(&run.dlq_topic, bad, Duration::from_secs(30)).len(), bad);
+    assert_eq!(
+        broker
+            .consume_all(&run.dlq_topic, bad, Duration::from_secs(30))
+            .len(),
+        bad
+    );
     let end = broker.end_offsets(&run.input);
     assert_eq!(broker.committed(&run.group, &run.input), end);
     assert_eq!(broker.committed(&run.file_group, &run.input), end);
@@ -162,10 +188,19 @@ fn a_killed_sabot_loses_nothing() {
         // SAFETY: the pid is of the child this test started and still owns.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
         let _ = child.wait();
-        eprintln!("round {round}: killed with {} lines written", run.file_lines().len());
+        eprintln!(
+            "round {round}: killed with {} lines written",
+            run.file_lines().len()
+        );
     }
     let out = sabot(
-        &["run", &pipeline("orders-to-file.yaml"), "--until-idle", "--progress", "0"],
+        &[
+            "run",
+            &pipeline("orders-to-file.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
         &run.env,
     );
     assert_success(&out);
@@ -177,11 +212,23 @@ fn a_killed_sabot_loses_nothing() {
     }
     let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
     let missing: Vec<&u64> = kept.iter().filter(|i| !counts.contains_key(i)).collect();
-    assert!(missing.is_empty(), "{} kept orders missing, e.g. {:?}", missing.len(), &missing[..missing.len().min(5)]);
+    assert!(
+        missing.is_empty(),
+        "{} kept orders missing, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
     let unexpected: Vec<&u64> = counts.keys().filter(|i| !kept.contains(i)).collect();
-    assert!(unexpected.is_empty(), "orders that should not be there: {unexpected:?}");
+    assert!(
+        unexpected.is_empty(),
+        "orders that should not be there: {unexpected:?}"
+    );
     let duplicates: usize = counts.values().map(|c| c - 1).sum();
-    eprintln!("{} orders, {} duplicates after three kills", kept.len(), duplicates);
+    eprintln!(
+        "{} orders, {} duplicates after three kills",
+        kept.len(),
+        duplicates
+    );
     assert_eq!(
         broker.committed(&run.file_group, &run.input),
         broker.end_offsets(&run.input)
@@ -193,7 +240,13 @@ fn the_quickstart_runs_on_the_embedded_broker() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("quickstart.jsonl");
     let out = sabot(
-        &["run", &pipeline("quickstart.yaml"), "--until-idle", "--progress", "1"],
+        &[
+            "run",
+            &pipeline("quickstart.yaml"),
+            "--until-idle",
+            "--progress",
+            "1",
+        ],
         &[
             ("QUICKSTART_RECORDS", "20000".to_owned()),
             ("QUICKSTART_OUT", file.display().to_string()),
@@ -207,7 +260,10 @@ fn the_quickstart_runs_on_the_embedded_broker() {
     let mut bad = 0;
     for _ in 0..20_000 {
         let (_, value, _) = generator.next_record();
-        match value.as_deref().and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok()) {
+        match value
+            .as_deref()
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
+        {
             Some(v) if v["amount"].is_f64() || v["amount"].is_u64() => {
                 if v["amount"].as_f64().expect("number") > 100.0 {
                     expected.insert(v["id"].as_u64().expect("id"));
@@ -251,7 +307,13 @@ fn passthrough_copies_records_as_they_are() {
     broker.produce(&input, &records);
     let group = unique_name("passthrough");
     let out = sabot(
-        &["run", &pipeline("passthrough.yaml"), "--until-idle", "--progress", "0"],
+        &[
+            "run",
+            &pipeline("passthrough.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
         &[
             ("KAFKA_BROKERS", broker.bootstrap()),
             ("PASSTHROUGH_IN", input.clone()),
@@ -288,7 +350,11 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
             payloads.push(example.clone());
         }
     }
-    assert_eq!(payloads.len(), 329, "payloads in @octokit/webhooks-examples 7.6.1");
+    assert_eq!(
+        payloads.len(),
+        329,
+        "payloads in @octokit/webhooks-examples 7.6.1"
+    );
 
     let topic = broker.new_topic("webhooks", 1);
     let dlq = broker.new_topic("webhooks-dlq", 1);
@@ -301,7 +367,13 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("webhooks.jsonl");
     let out = sabot(
-        &["run", &pipeline("github-webhooks.yaml"), "--until-idle", "--progress", "0"],
+        &[
+            "run",
+            &pipeline("github-webhooks.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
         &[
             ("KAFKA_BROKERS", broker.bootstrap()),
             ("WEBHOOKS_TOPIC", topic.clone()),
@@ -327,11 +399,19 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
     );
     let dead_offsets: BTreeSet<i64> = dead
         .iter()
-        .map(|r| header(r, "sabot.error.offset").expect("offset").parse().expect("int"))
+        .map(|r| {
+            header(r, "sabot.error.offset")
+                .expect("offset")
+                .parse()
+                .expect("int")
+        })
         .collect();
     for r in &dead {
         let message = header(r, "sabot.error.message").expect("message");
-        assert!(message.contains("field `"), "the reason names a field: {message}");
+        assert!(
+            message.contains("field `"),
+            "the reason names a field: {message}"
+        );
     }
     // Lines come in offset order: pair each with its payload.
     let mut written = lines.iter();
@@ -339,7 +419,9 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
         if dead_offsets.contains(&positions[i].1) {
             continue;
         }
-        let line = written.next().expect("a line for every record not dead-lettered");
+        let line = written
+            .next()
+            .expect("a line for every record not dead-lettered");
         let mut want = payload.clone();
         if let Some(sender) = want.get_mut("sender").and_then(|s| s.as_object_mut()) {
             if sender.get("login").is_some_and(|l| l.is_string()) {
@@ -383,8 +465,15 @@ fn every_pipeline_file_validates() {
     let out = sabot(&refs, &[]);
     assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.lines().filter(|l| l.starts_with("ok: ")).count(), 6, "{stdout}");
-    assert!(stdout.contains("pipeline `quickstart`: kafka orders → [filter → mask] → file"), "{stdout}");
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("ok: ")).count(),
+        6,
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pipeline `quickstart`: kafka orders → [filter → mask] → file"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -403,7 +492,11 @@ fn bad_input_gets_one_clear_message_and_moves_nothing() {
     );
     let not_wasm = write(dir.path(), "not.wasm", "this is not wasm");
     let cases: Vec<(&str, String, Vec<&str>)> = vec![
-        ("invalid-yaml.yaml", "apiVersion: sabot/v1\nname: [oops\n".to_owned(), vec!["invalid YAML (line"]),
+        (
+            "invalid-yaml.yaml",
+            "apiVersion: sabot/v1\nname: [oops\n".to_owned(),
+            vec!["invalid YAML (line"],
+        ),
         (
             "unknown-key.yaml",
             base.replace("    group:", "    gruop: x\n    group:"),
@@ -437,14 +530,28 @@ fn bad_input_gets_one_clear_message_and_moves_nothing() {
     ];
     for (name, text, wants) in cases {
         let file = write(dir.path(), name, &text);
-        let out = sabot(&["run", &file, "--until-idle", "--connect-timeout", "3"], &[]);
-        assert_eq!(out.status.code(), Some(1), "{name}: exit code; stderr:\n{}", stderr(&out));
+        let out = sabot(
+            &["run", &file, "--until-idle", "--connect-timeout", "3"],
+            &[],
+        );
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{name}: exit code; stderr:\n{}",
+            stderr(&out)
+        );
         let err = stderr(&out);
-        assert!(err.contains(&file), "{name}: the message names the file: {err}");
+        assert!(
+            err.contains(&file),
+            "{name}: the message names the file: {err}"
+        );
         for want in wants {
             assert!(err.contains(want), "{name}: {want:?} not in:\n{err}");
         }
         assert!(out.stdout.is_empty(), "{name}: nothing was written");
     }
-    assert!(broker.committed(&group, &topic).is_empty(), "nothing was committed");
+    assert!(
+        broker.committed(&group, &topic).is_empty(),
+        "nothing was committed"
+    );
 }

@@ -8,8 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::*;
-use sabot_tests::{kafka, repo_root, sabot_bin, unique_name, Broker, TestRecord};
-
+use sabot_tests::{Broker, TestRecord, kafka, repo_root, sabot_bin, unique_name};
 
 /// An orders → mask(`mask`) → file pipeline on `run`'s topics.
 fn masking_pipeline(broker: &Broker, run: &OrdersRun, mask: &str) -> String {
@@ -35,8 +34,15 @@ fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
     let broker = kafka();
     let run = OrdersRun::new(broker, 3);
     let dir = tempfile::tempdir().expect("tempdir");
-    let file = write(dir.path(), "swap.yaml", &masking_pipeline(broker, &run, "AAA"));
-    broker.produce(&run.input, &(0..20_000).map(order).collect::<Vec<TestRecord>>());
+    let file = write(
+        dir.path(),
+        "swap.yaml",
+        &masking_pipeline(broker, &run, "AAA"),
+    );
+    broker.produce(
+        &run.input,
+        &(0..20_000).map(order).collect::<Vec<TestRecord>>(),
+    );
     let first: BTreeSet<u64> = (0..20_000).filter(|i| is_kept(*i)).collect();
 
     let mut child = Command::new(sabot_bin())
@@ -55,12 +61,18 @@ fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
         let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
         text
     });
-    assert!(wait_until(Duration::from_secs(60), || run.file_lines().len() >= first.len()));
+    assert!(wait_until(Duration::from_secs(60), || run
+        .file_lines()
+        .len()
+        >= first.len()));
 
     // Change the mask in the file; the running pipeline swaps it in.
     std::fs::write(&file, masking_pipeline(broker, &run, "BBB")).expect("rewrite");
     std::thread::sleep(Duration::from_secs(2));
-    broker.produce(&run.input, &(20_000..40_000).map(order).collect::<Vec<TestRecord>>());
+    broker.produce(
+        &run.input,
+        &(20_000..40_000).map(order).collect::<Vec<TestRecord>>(),
+    );
     let second: BTreeSet<u64> = (20_000..40_000).filter(|i| is_kept(*i)).collect();
     assert!(wait_until(Duration::from_secs(60), || {
         run.file_lines().len() >= first.len() + second.len()
@@ -119,7 +131,14 @@ fn a_failing_plugin_dead_letters_its_batches_and_leaves_other_pipelines_alone() 
         ),
     );
     let out = sabot(
-        &["run", &broken, &pipeline("orders-to-file.yaml"), "--until-idle", "--progress", "0"],
+        &[
+            "run",
+            &broken,
+            &pipeline("orders-to-file.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
         &run.env,
     );
     assert_success(&out);
@@ -140,19 +159,30 @@ fn a_failing_plugin_dead_letters_its_batches_and_leaves_other_pipelines_alone() 
     let mut classes: BTreeMap<String, usize> = BTreeMap::new();
     for r in &dead {
         let class = r.header("sabot.error.class").flatten().expect("class");
-        *classes.entry(String::from_utf8_lossy(class).into_owned()).or_default() += 1;
+        *classes
+            .entry(String::from_utf8_lossy(class).into_owned())
+            .or_default() += 1;
         if class == b"plugin-failed" {
             let message = String::from_utf8_lossy(
                 r.header("sabot.error.message").flatten().expect("message"),
             )
             .into_owned();
-            assert!(message.contains("plugin `mask`") && message.contains("`nowhere`"), "{message}");
-            assert_eq!(r.header("sabot.error.stage").flatten(), Some(&b"transform:mask"[..]));
+            assert!(
+                message.contains("plugin `mask`") && message.contains("`nowhere`"),
+                "{message}"
+            );
+            assert_eq!(
+                r.header("sabot.error.stage").flatten(),
+                Some(&b"transform:mask"[..])
+            );
         }
     }
     let undecodable = (0..N).filter(|i| expected_reason(*i).is_some()).count();
     assert_eq!(classes.get("decode").copied().unwrap_or(0), undecodable);
-    assert_eq!(classes.get("plugin-failed").copied().unwrap_or(0), N as usize - undecodable);
+    assert_eq!(
+        classes.get("plugin-failed").copied().unwrap_or(0),
+        N as usize - undecodable
+    );
 }
 
 #[test]
@@ -173,7 +203,13 @@ fn the_python_plugin_runs_in_a_pipeline() {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("py.jsonl");
     let out = sabot(
-        &["run", &pipeline("orders-python.yaml"), "--until-idle", "--progress", "0"],
+        &[
+            "run",
+            &pipeline("orders-python.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
         &[
             ("KAFKA_BROKERS", broker.bootstrap()),
             ("PY_ORDERS_TOPIC", topic.clone()),
@@ -194,5 +230,9 @@ fn the_python_plugin_runs_in_a_pipeline() {
         ids.insert(id);
     }
     assert_eq!(ids, (0..2_000).filter(|i| i % 4 != 0).collect());
-    assert!(broker.consume_all(&dlq, 0, Duration::from_secs(5)).is_empty());
+    assert!(
+        broker
+            .consume_all(&dlq, 0, Duration::from_secs(5))
+            .is_empty()
+    );
 }

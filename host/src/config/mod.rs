@@ -107,15 +107,17 @@ pub fn load_file(path: &Path) -> Result<LoadedPipeline, ConfigError> {
         file: path.to_owned(),
         problems,
     };
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        fail(vec![Problem::new(
-            "",
-            format!("cannot read the file: {e}"),
-        )])
-    })?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| fail(vec![Problem::new("", format!("cannot read the file: {e}"))]))?;
     let base_dir = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_owned();
     let (config, secret_paths) = load_str(&text, &base_dir).map_err(fail)?;
@@ -132,16 +134,16 @@ pub fn load_file(path: &Path) -> Result<LoadedPipeline, ConfigError> {
 /// # Errors
 ///
 /// Every problem found, each with its YAML path.
-pub fn load_str(
-    text: &str,
-    base_dir: &Path,
-) -> Result<(PipelineFile, Vec<String>), Vec<Problem>> {
+pub fn load_str(text: &str, base_dir: &Path) -> Result<(PipelineFile, Vec<String>), Vec<Problem>> {
     let mut tree: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let at = e
             .location()
             .map(|l| format!(" (line {}, column {})", l.line(), l.column()))
             .unwrap_or_default();
-        vec![Problem::new("", format!("invalid YAML{at}: {}", strip_location(&e.to_string())))]
+        vec![Problem::new(
+            "",
+            format!("invalid YAML{at}: {}", strip_location(&e.to_string())),
+        )]
     })?;
     if tree.is_null() {
         return Err(vec![Problem::new(
@@ -152,7 +154,13 @@ pub fn load_str(
 
     let mut problems = Vec::new();
     let mut secret_paths = Vec::new();
-    interpolate(&mut tree, &mut String::new(), base_dir, &mut problems, &mut secret_paths);
+    interpolate(
+        &mut tree,
+        &mut String::new(),
+        base_dir,
+        &mut problems,
+        &mut secret_paths,
+    );
 
     let config = match read_model(tree, &mut problems) {
         Some(config) => config,
@@ -194,7 +202,10 @@ fn read_model(mut tree: serde_yaml::Value, problems: &mut Vec<Problem>) -> Optio
                     }
                     continue;
                 }
-                problems.push(Problem::new(path.clone(), type_error_message(&path, &message)));
+                problems.push(Problem::new(
+                    path.clone(),
+                    type_error_message(&path, &message),
+                ));
                 return None;
             }
         }
@@ -251,7 +262,10 @@ fn unknown_key_message(key: &str, expected: &[String]) -> String {
 
 /// The candidate closest to `word`, if any is close enough to be a likely
 /// typo.
-pub(crate) fn nearest<'a>(word: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn nearest<'a>(
+    word: &str,
+    candidates: impl Iterator<Item = &'a str>,
+) -> Option<&'a str> {
     candidates
         .map(|c| (strsim::jaro_winkler(word, c), c))
         .filter(|(score, _)| *score >= 0.8)
@@ -369,7 +383,10 @@ fn interpolate(
                 let len = path.len();
                 let name = match key {
                     serde_yaml::Value::String(s) => s.clone(),
-                    other => serde_yaml::to_string(other).unwrap_or_default().trim().to_owned(),
+                    other => serde_yaml::to_string(other)
+                        .unwrap_or_default()
+                        .trim()
+                        .to_owned(),
                 };
                 if !path.is_empty() {
                     path.push('.');
@@ -430,7 +447,12 @@ fn resolve(reference: &str, base_dir: &Path) -> Result<String, String> {
         let path = base_dir.join(file);
         return read_small_file(&path)
             .map(|text| text.trim_end_matches(['\n', '\r']).to_owned())
-            .map_err(|e| format!("cannot read `{}` for `${{file:{file}}}`: {e}", path.display()));
+            .map_err(|e| {
+                format!(
+                    "cannot read `{}` for `${{file:{file}}}`: {e}",
+                    path.display()
+                )
+            });
     }
     Err(format!(
         "`${{{reference}}}` is not a reference Sabot knows; use `${{env:NAME}}` or `${{file:PATH}}` \

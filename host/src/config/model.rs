@@ -381,7 +381,10 @@ pub struct BatchConfig {
     pub max_records: usize,
     /// …or when its first record has waited this long, e.g. `50ms`.
     /// Default 50 ms.
-    #[serde(default = "defaults::max_wait", deserialize_with = "required_scalar_text")]
+    #[serde(
+        default = "defaults::max_wait",
+        deserialize_with = "required_scalar_text"
+    )]
     pub max_wait: String,
 }
 

@@ -38,7 +38,10 @@ fn a_good_file_loads_with_its_values() {
     assert_eq!(kafka.start, StartPosition::Earliest);
     assert_eq!(config.transforms[0].config["op"], serde_json::json!(">"));
     assert_eq!(config.batch.max_records, 500);
-    assert_eq!(parse_duration(&config.batch.max_wait), Ok(std::time::Duration::from_millis(20)));
+    assert_eq!(
+        parse_duration(&config.batch.max_wait),
+        Ok(std::time::Duration::from_millis(20))
+    );
     assert_eq!(config.errors.on_bad_record, BadRecordPolicy::DeadLetter);
     assert!(secrets.is_empty());
 }
@@ -46,8 +49,14 @@ fn a_good_file_loads_with_its_values() {
 #[test]
 fn unknown_keys_are_all_listed_with_a_hint() {
     let text = GOOD
-        .replace("    topics: [orders]", "    topcs: [orders]\n    topics: [orders]")
-        .replace("batch: { max_records: 500", "batch: { max_record: 1, max_records: 500");
+        .replace(
+            "    topics: [orders]",
+            "    topcs: [orders]\n    topics: [orders]",
+        )
+        .replace(
+            "batch: { max_records: 500",
+            "batch: { max_record: 1, max_records: 500",
+        );
     assert_eq!(
         problems(&text),
         vec![
@@ -92,7 +101,10 @@ fn variables_and_files_are_interpolated_and_keep_their_type() {
     unsafe { std::env::set_var("SABOT_TEST_MAX_RECORDS", "250") };
     let text = GOOD
         .replace("127.0.0.1:9092", "${file:brokers.txt}")
-        .replace("max_records: 500", "max_records: \"${env:SABOT_TEST_MAX_RECORDS}\"");
+        .replace(
+            "max_records: 500",
+            "max_records: \"${env:SABOT_TEST_MAX_RECORDS}\"",
+        );
     let (config, secrets) = load_str(&text, dir.path()).expect("loads");
     assert_eq!(config.source.kafka.expect("kafka").brokers, "10.1.1.1:9092");
     assert_eq!(config.batch.max_records, 250);
@@ -101,9 +113,15 @@ fn variables_and_files_are_interpolated_and_keep_their_type() {
 
 #[test]
 fn a_fallback_fills_a_missing_variable() {
-    let text = GOOD.replace("127.0.0.1:9092", "${env:SABOT_TEST_SURELY_UNSET:-127.0.0.1:9999}");
+    let text = GOOD.replace(
+        "127.0.0.1:9092",
+        "${env:SABOT_TEST_SURELY_UNSET:-127.0.0.1:9999}",
+    );
     let (config, _) = load_str(&text, Path::new(".")).expect("loads");
-    assert_eq!(config.source.kafka.expect("kafka").brokers, "127.0.0.1:9999");
+    assert_eq!(
+        config.source.kafka.expect("kafka").brokers,
+        "127.0.0.1:9999"
+    );
 }
 
 #[test]
@@ -138,7 +156,10 @@ batch: { max_records: 0, max_wait: 5 }
 fn invalid_yaml_names_the_line() {
     let got = problems("apiVersion: sabot/v1\nname: [unclosed\n");
     assert_eq!(got.len(), 1);
-    assert!(got[0].starts_with("invalid YAML (line 3, column 1): "), "{got:?}");
+    assert!(
+        got[0].starts_with("invalid YAML (line 3, column 1): "),
+        "{got:?}"
+    );
 }
 
 #[test]
@@ -162,8 +183,14 @@ fn format_takes_a_bare_name() {
 
 #[test]
 fn durations_and_sizes_parse() {
-    assert_eq!(parse_duration("2m"), Ok(std::time::Duration::from_secs(120)));
-    assert_eq!(parse_duration("1.5s"), Ok(std::time::Duration::from_millis(1500)));
+    assert_eq!(
+        parse_duration("2m"),
+        Ok(std::time::Duration::from_secs(120))
+    );
+    assert_eq!(
+        parse_duration("1.5s"),
+        Ok(std::time::Duration::from_millis(1500))
+    );
     assert_eq!(
         parse_duration("5 parsecs"),
         Err("`parsecs` is not a unit of time; use `ms`, `s`, `m` or `h`".to_owned())

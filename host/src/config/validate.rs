@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use super::model::*;
 use super::Problem;
+use super::model::*;
 
 /// Check `config`, appending every problem found.
 pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
@@ -38,7 +38,10 @@ pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
     for (i, transform) in config.transforms.iter().enumerate() {
         let path = format!("transforms[{i}]");
         if transform.plugin.trim().is_empty() {
-            problems.push(Problem::new(format!("{path}.plugin"), "must name a component file"));
+            problems.push(Problem::new(
+                format!("{path}.plugin"),
+                "must name a component file",
+            ));
         }
         if let Some(name) = &transform.name {
             check_name(&format!("{path}.name"), name, problems);
@@ -180,7 +183,10 @@ fn check_kafka_source(kafka: &KafkaSourceConfig, problems: &mut Vec<Problem>) {
         )),
         (Some(topics), None) => {
             if topics.is_empty() {
-                problems.push(Problem::new("source.kafka.topics", "must list at least one topic"));
+                problems.push(Problem::new(
+                    "source.kafka.topics",
+                    "must list at least one topic",
+                ));
             }
             for (i, topic) in topics.iter().enumerate() {
                 if let Err(e) = check_topic_name(topic) {
@@ -190,7 +196,10 @@ fn check_kafka_source(kafka: &KafkaSourceConfig, problems: &mut Vec<Problem>) {
         }
         (None, Some(regex)) => {
             if regex.trim().is_empty() {
-                problems.push(Problem::new("source.kafka.topics_regex", "must not be empty"));
+                problems.push(Problem::new(
+                    "source.kafka.topics_regex",
+                    "must not be empty",
+                ));
             }
             if embedded {
                 problems.push(Problem::new(
@@ -259,13 +268,25 @@ fn check_kafka_source(kafka: &KafkaSourceConfig, problems: &mut Vec<Problem>) {
 const OWNED_CONSUMER_PROPERTIES: &[(&str, &str)] = &[
     ("bootstrap.servers", "`source.kafka.brokers`"),
     ("group.id", "`source.kafka.group`"),
-    ("enable.auto.commit", "nothing: Sabot commits after the sink acknowledged"),
-    ("enable.auto.offset.store", "nothing: Sabot commits after the sink acknowledged"),
+    (
+        "enable.auto.commit",
+        "nothing: Sabot commits after the sink acknowledged",
+    ),
+    (
+        "enable.auto.offset.store",
+        "nothing: Sabot commits after the sink acknowledged",
+    ),
     ("auto.offset.reset", "`source.kafka.start`"),
     ("topic.auto.offset.reset", "`source.kafka.start`"),
     ("metadata.broker.list", "`source.kafka.brokers`"),
-    ("auto.commit.enable", "nothing: Sabot commits after the sink acknowledged"),
-    ("enable.partition.eof", "nothing: Sabot reads partition ends itself"),
+    (
+        "auto.commit.enable",
+        "nothing: Sabot commits after the sink acknowledged",
+    ),
+    (
+        "enable.partition.eof",
+        "nothing: Sabot reads partition ends itself",
+    ),
 ];
 
 fn check_datagen(path: &str, datagen: &DatagenConfig, problems: &mut Vec<Problem>) {
@@ -326,7 +347,9 @@ fn check_topic_name(topic: &str) -> Result<(), String> {
 /// A message saying what form is expected.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(t.len());
     let (number, unit) = t.split_at(split);
     let value: f64 = number
         .parse()
@@ -340,12 +363,12 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         "" => {
             return Err(format!(
                 "`{text}` has no unit; write e.g. `{text}ms` or `{text}s`"
-            ))
+            ));
         }
         other => {
             return Err(format!(
                 "`{other}` is not a unit of time; use `ms`, `s`, `m` or `h`"
-            ))
+            ));
         }
     };
     let secs = value * scale;
@@ -378,7 +401,7 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         other => {
             return Err(format!(
                 "`{other}` is not a unit of size; use `KiB`, `MiB` or `GiB`"
-            ))
+            ));
         }
     };
     value

@@ -110,7 +110,11 @@ impl Column {
                 ));
             }
         };
-        Ok(Column { name: Arc::from(field.name().as_str()), nullable: field.is_nullable(), builder })
+        Ok(Column {
+            name: Arc::from(field.name().as_str()),
+            nullable: field.is_nullable(),
+            builder,
+        })
     }
 }
 
@@ -206,8 +210,12 @@ impl Builder {
                 let (values, nulls) = b.take();
                 match unit {
                     TimeUnit::Second => timestamp::<TimestampSecondType>(values, nulls, tz),
-                    TimeUnit::Millisecond => timestamp::<TimestampMillisecondType>(values, nulls, tz),
-                    TimeUnit::Microsecond => timestamp::<TimestampMicrosecondType>(values, nulls, tz),
+                    TimeUnit::Millisecond => {
+                        timestamp::<TimestampMillisecondType>(values, nulls, tz)
+                    }
+                    TimeUnit::Microsecond => {
+                        timestamp::<TimestampMicrosecondType>(values, nulls, tz)
+                    }
                     TimeUnit::Nanosecond => timestamp::<TimestampNanosecondType>(values, nulls, tz),
                 }
             }
@@ -233,7 +241,11 @@ impl Builder {
 }
 
 /// A timestamp array of unit `T`.
-fn timestamp<T>(values: ScalarBuffer<i64>, nulls: Option<NullBuffer>, tz: &Option<Arc<str>>) -> ArrayRef
+fn timestamp<T>(
+    values: ScalarBuffer<i64>,
+    nulls: Option<NullBuffer>,
+    tz: &Option<Arc<str>>,
+) -> ArrayRef
 where
     T: arrow_array::types::ArrowTimestampType,
 {
@@ -250,7 +262,10 @@ pub(crate) struct Prim<T> {
 
 impl<T> Default for Prim<T> {
     fn default() -> Self {
-        Prim { values: Vec::new(), nulls: NullBufferBuilder::new(0) }
+        Prim {
+            values: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
     }
 }
 
@@ -303,7 +318,10 @@ pub(crate) struct BoolBuilder {
 
 impl Default for BoolBuilder {
     fn default() -> Self {
-        BoolBuilder { values: BooleanBufferBuilder::new(0), nulls: NullBufferBuilder::new(0) }
+        BoolBuilder {
+            values: BooleanBufferBuilder::new(0),
+            nulls: NullBufferBuilder::new(0),
+        }
     }
 }
 
@@ -329,7 +347,11 @@ pub(crate) struct Bytes {
 
 impl Default for Bytes {
     fn default() -> Self {
-        Bytes { offsets: vec![0], data: Vec::new(), nulls: NullBufferBuilder::new(0) }
+        Bytes {
+            offsets: vec![0],
+            data: Vec::new(),
+            nulls: NullBufferBuilder::new(0),
+        }
     }
 }
 
@@ -387,7 +409,11 @@ impl Bytes {
         let offsets = std::mem::replace(&mut self.offsets, offsets);
         let capacity = self.data.capacity();
         let data = std::mem::replace(&mut self.data, Vec::with_capacity(capacity));
-        Ok((offset_buffer(offsets)?, Buffer::from_vec(data), self.nulls.finish()))
+        Ok((
+            offset_buffer(offsets)?,
+            Buffer::from_vec(data),
+            self.nulls.finish(),
+        ))
     }
 }
 
@@ -397,7 +423,9 @@ fn offset_buffer(offsets: Vec<i32>) -> Result<OffsetBuffer<i32>, ArrowError> {
     let valid = offsets.first().is_some_and(|first| *first >= 0)
         && offsets.windows(2).all(|pair| pair[0] <= pair[1]);
     if !valid {
-        return Err(ArrowError::InvalidArgumentError("decoder built invalid offsets".to_owned()));
+        return Err(ArrowError::InvalidArgumentError(
+            "decoder built invalid offsets".to_owned(),
+        ));
     }
     // SAFETY: just checked: not empty, starting at a non-negative offset,
     // never decreasing, which is all `OffsetBuffer` requires.
@@ -421,8 +449,15 @@ pub(crate) struct StructBuilder {
 impl StructBuilder {
     /// A builder for a struct (or a whole record) of `fields`.
     pub(crate) fn new(fields: &Fields) -> Result<Self, String> {
-        let columns = fields.iter().map(|f| Column::new(f)).collect::<Result<Vec<_>, _>>()?;
-        let index = columns.iter().enumerate().map(|(i, c)| (c.name.clone(), i)).collect();
+        let columns = fields
+            .iter()
+            .map(|f| Column::new(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        let index = columns
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.name.clone(), i))
+            .collect();
         Ok(StructBuilder {
             fields: fields.clone(),
             columns,
@@ -460,14 +495,21 @@ impl StructBuilder {
     pub(crate) fn finish_columns(&mut self) -> Result<Vec<ArrayRef>, ArrowError> {
         self.len = 0;
         self.nulls.finish();
-        self.columns.iter_mut().map(|c| c.builder.finish()).collect()
+        self.columns
+            .iter_mut()
+            .map(|c| c.builder.finish())
+            .collect()
     }
 
     /// The finished struct array, leaving the builder empty.
     fn finish(&mut self) -> Result<StructArray, ArrowError> {
         let len = self.len;
         let nulls = self.nulls.finish();
-        let children = self.columns.iter_mut().map(|c| c.builder.finish()).collect::<Result<_, _>>()?;
+        let children = self
+            .columns
+            .iter_mut()
+            .map(|c| c.builder.finish())
+            .collect::<Result<_, _>>()?;
         self.len = 0;
         StructArray::try_new_with_length(self.fields.clone(), children, nulls, len)
     }
@@ -489,7 +531,12 @@ impl ListBuilder {
     /// A builder for lists of `field`.
     fn new(field: FieldRef) -> Result<Self, String> {
         let child = Box::new(Column::new(&field)?);
-        Ok(ListBuilder { field, offsets: vec![0], nulls: NullBufferBuilder::new(0), child })
+        Ok(ListBuilder {
+            field,
+            offsets: vec![0],
+            nulls: NullBufferBuilder::new(0),
+            child,
+        })
     }
 
     /// The number of rows.
@@ -516,7 +563,9 @@ impl ListBuilder {
     fn truncate(&mut self, len: usize) {
         self.offsets.truncate(len + 1);
         let end = self.offsets.last().copied().unwrap_or(0);
-        self.child.builder.truncate(usize::try_from(end).unwrap_or(0));
+        self.child
+            .builder
+            .truncate(usize::try_from(end).unwrap_or(0));
         self.nulls.truncate(len);
     }
 
@@ -525,6 +574,11 @@ impl ListBuilder {
         let offsets = std::mem::replace(&mut self.offsets, vec![0]);
         let nulls = self.nulls.finish();
         let values = self.child.builder.finish()?;
-        Ok(Arc::new(ListArray::try_new(self.field.clone(), offset_buffer(offsets)?, values, nulls)?))
+        Ok(Arc::new(ListArray::try_new(
+            self.field.clone(),
+            offset_buffer(offsets)?,
+            values,
+            nulls,
+        )?))
     }
 }

@@ -111,7 +111,12 @@ impl JsonEncoder {
     /// found before anything is written; [`EncodeError::Mismatch`] for an
     /// array that is not of its field's type. On error `out` and `ends` are
     /// left as they were.
-    pub fn encode(&mut self, batch: &RecordBatch, out: &mut Vec<u8>, ends: &mut Vec<usize>) -> Result<(), EncodeError> {
+    pub fn encode(
+        &mut self,
+        batch: &RecordBatch,
+        out: &mut Vec<u8>,
+        ends: &mut Vec<usize>,
+    ) -> Result<(), EncodeError> {
         let schema = batch.schema();
         let keys = match &self.checked {
             Some((checked, keys)) if Arc::ptr_eq(checked, &schema) || **checked == *schema => keys,
@@ -166,7 +171,10 @@ fn check_schema(schema: &SchemaRef) -> Result<Keys, EncodeError> {
 
 /// Checks that a field's type (and every type inside it) can be written.
 fn check_type(field: &Field, path: &str) -> Result<(), EncodeError> {
-    let unsupported = || EncodeError::Unsupported { column: path.to_owned(), data_type: format_type(field.data_type()) };
+    let unsupported = || EncodeError::Unsupported {
+        column: path.to_owned(),
+        data_type: format_type(field.data_type()),
+    };
     match field.data_type() {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View if is_json_field(field) => Ok(()),
         DataType::Null
@@ -194,10 +202,13 @@ fn check_type(field: &Field, path: &str) -> Result<(), EncodeError> {
         | DataType::Timestamp(..)
         | DataType::Decimal128(..)
         | DataType::Decimal256(..) => Ok(()),
-        DataType::Struct(fields) => fields.iter().try_for_each(|f| check_type(f, &format!("{path}.{}", f.name()))),
+        DataType::Struct(fields) => fields
+            .iter()
+            .try_for_each(|f| check_type(f, &format!("{path}.{}", f.name()))),
         DataType::List(item) | DataType::LargeList(item) => check_type(item, &format!("{path}[]")),
         DataType::Dictionary(key, value) if key.is_dictionary_key_type() => {
-            let inner = Field::new(field.name(), (**value).clone(), true).with_metadata(field.metadata().clone());
+            let inner = Field::new(field.name(), (**value).clone(), true)
+                .with_metadata(field.metadata().clone());
             check_type(&inner, path).map_err(|_| unsupported())
         }
         _ => Err(unsupported()),
@@ -280,7 +291,9 @@ enum UInts {
 
 /// The values and validity of a primitive array of type `T`, or `None`
 /// when the array is not one.
-fn primitive<T: ArrowPrimitiveType>(array: &ArrayRef) -> Option<(ScalarBuffer<T::Native>, Option<NullBuffer>)> {
+fn primitive<T: ArrowPrimitiveType>(
+    array: &ArrayRef,
+) -> Option<(ScalarBuffer<T::Native>, Option<NullBuffer>)> {
     let array = array.as_primitive_opt::<T>()?;
     Some((array.values().clone(), array.nulls().cloned()))
 }
@@ -294,8 +307,10 @@ fn is_null(nulls: &Option<NullBuffer>, row: usize) -> bool {
 impl Cell {
     /// Prepares `array` (of `field`, at `path`) for writing.
     fn new(array: &ArrayRef, field: &Field, path: &str) -> Result<Cell, EncodeError> {
-        let mismatch =
-            || EncodeError::Mismatch { column: path.to_owned(), data_type: format_type(field.data_type()) };
+        let mismatch = || EncodeError::Mismatch {
+            column: path.to_owned(),
+            data_type: format_type(field.data_type()),
+        };
         if array.data_type() != field.data_type() {
             return Err(mismatch());
         }
@@ -307,14 +322,31 @@ impl Cell {
             DataType::Null => Some(Cell::Null),
             DataType::Boolean => array.as_boolean_opt().cloned().map(Cell::Bool),
             DataType::Int8 => primitive::<Int8Type>(array).map(|(v, n)| Cell::Int(Ints::I8(v, n))),
-            DataType::Int16 => primitive::<Int16Type>(array).map(|(v, n)| Cell::Int(Ints::I16(v, n))),
-            DataType::Int32 => primitive::<Int32Type>(array).map(|(v, n)| Cell::Int(Ints::I32(v, n))),
-            DataType::Int64 => primitive::<Int64Type>(array).map(|(v, n)| Cell::Int(Ints::I64(v, n))),
-            DataType::UInt8 => primitive::<UInt8Type>(array).map(|(v, n)| Cell::UInt(UInts::U8(v, n))),
-            DataType::UInt16 => primitive::<UInt16Type>(array).map(|(v, n)| Cell::UInt(UInts::U16(v, n))),
-            DataType::UInt32 => primitive::<UInt32Type>(array).map(|(v, n)| Cell::UInt(UInts::U32(v, n))),
-            DataType::UInt64 => primitive::<UInt64Type>(array).map(|(v, n)| Cell::UInt(UInts::U64(v, n))),
-            DataType::Float16 => array.as_primitive_opt::<Float16Type>().cloned().map(Cell::F16),
+            DataType::Int16 => {
+                primitive::<Int16Type>(array).map(|(v, n)| Cell::Int(Ints::I16(v, n)))
+            }
+            DataType::Int32 => {
+                primitive::<Int32Type>(array).map(|(v, n)| Cell::Int(Ints::I32(v, n)))
+            }
+            DataType::Int64 => {
+                primitive::<Int64Type>(array).map(|(v, n)| Cell::Int(Ints::I64(v, n)))
+            }
+            DataType::UInt8 => {
+                primitive::<UInt8Type>(array).map(|(v, n)| Cell::UInt(UInts::U8(v, n)))
+            }
+            DataType::UInt16 => {
+                primitive::<UInt16Type>(array).map(|(v, n)| Cell::UInt(UInts::U16(v, n)))
+            }
+            DataType::UInt32 => {
+                primitive::<UInt32Type>(array).map(|(v, n)| Cell::UInt(UInts::U32(v, n)))
+            }
+            DataType::UInt64 => {
+                primitive::<UInt64Type>(array).map(|(v, n)| Cell::UInt(UInts::U64(v, n)))
+            }
+            DataType::Float16 => array
+                .as_primitive_opt::<Float16Type>()
+                .cloned()
+                .map(Cell::F16),
             DataType::Float32 => primitive::<Float32Type>(array).map(|(v, n)| Cell::F32(v, n)),
             DataType::Float64 => primitive::<Float64Type>(array).map(|(v, n)| Cell::F64(v, n)),
             DataType::Utf8 => array.as_string_opt::<i32>().cloned().map(Cell::Utf8),
@@ -323,7 +355,10 @@ impl Cell {
             DataType::Binary => array.as_binary_opt::<i32>().cloned().map(Cell::Binary),
             DataType::LargeBinary => array.as_binary_opt::<i64>().cloned().map(Cell::LargeBinary),
             DataType::BinaryView => array.as_binary_view_opt().cloned().map(Cell::BinaryView),
-            DataType::FixedSizeBinary(_) => array.as_fixed_size_binary_opt().cloned().map(Cell::FixedBinary),
+            DataType::FixedSizeBinary(_) => array
+                .as_fixed_size_binary_opt()
+                .cloned()
+                .map(Cell::FixedBinary),
             DataType::Date32 => primitive::<Date32Type>(array).map(|(v, n)| Cell::Date32(v, n)),
             DataType::Date64 => primitive::<Date64Type>(array).map(|(v, n)| Cell::Date64(v, n)),
             DataType::Timestamp(unit, _) => match unit {
@@ -506,7 +541,10 @@ fn struct_cell(array: &ArrayRef, fields: &Fields, path: &str) -> Result<Cell, En
         text::push_json_string(&mut key, field.name());
         key.push(b':');
         let child = array.columns().get(i).ok_or_else(mismatch)?;
-        children.push((key, Cell::new(child, field, &format!("{path}.{}", field.name()))?));
+        children.push((
+            key,
+            Cell::new(child, field, &format!("{path}.{}", field.name()))?,
+        ));
     }
     Ok(Cell::Struct(array.nulls().cloned(), children))
 }
@@ -519,13 +557,24 @@ fn list_cell<O: OffsetSizeTrait>(
     make: fn(OffsetBuffer<O>, Option<NullBuffer>, Box<Cell>) -> Cell,
 ) -> Result<Cell, EncodeError> {
     let child = Cell::new(list.values(), item, &format!("{path}[]"))?;
-    Ok(make(list.offsets().clone(), list.nulls().cloned(), Box::new(child)))
+    Ok(make(
+        list.offsets().clone(),
+        list.nulls().cloned(),
+        Box::new(child),
+    ))
 }
 
 /// Prepares a dictionary array by materialising its values.
-fn dictionary_cell(array: &ArrayRef, key: &DataType, field: &Field, path: &str) -> Result<Cell, EncodeError> {
-    let unsupported =
-        || EncodeError::Unsupported { column: path.to_owned(), data_type: format_type(field.data_type()) };
+fn dictionary_cell(
+    array: &ArrayRef,
+    key: &DataType,
+    field: &Field,
+    path: &str,
+) -> Result<Cell, EncodeError> {
+    let unsupported = || EncodeError::Unsupported {
+        column: path.to_owned(),
+        data_type: format_type(field.data_type()),
+    };
     let plain = match key {
         DataType::Int8 => materialise::<Int8Type>(array),
         DataType::Int16 => materialise::<Int16Type>(array),
@@ -537,8 +586,12 @@ fn dictionary_cell(array: &ArrayRef, key: &DataType, field: &Field, path: &str) 
         DataType::UInt64 => materialise::<UInt64Type>(array),
         _ => return Err(unsupported()),
     }
-    .ok_or_else(|| EncodeError::Mismatch { column: path.to_owned(), data_type: format_type(field.data_type()) })?;
-    let inner = Field::new(field.name(), plain.data_type().clone(), true).with_metadata(field.metadata().clone());
+    .ok_or_else(|| EncodeError::Mismatch {
+        column: path.to_owned(),
+        data_type: format_type(field.data_type()),
+    })?;
+    let inner = Field::new(field.name(), plain.data_type().clone(), true)
+        .with_metadata(field.metadata().clone());
     Cell::new(&plain, &inner, path)
 }
 
@@ -560,7 +613,9 @@ mod tests {
     fn encode_rows(batch: &RecordBatch) -> Vec<String> {
         let mut out = b"prefix".to_vec();
         let mut ends = Vec::new();
-        JsonEncoder::new().encode(batch, &mut out, &mut ends).expect("encodes");
+        JsonEncoder::new()
+            .encode(batch, &mut out, &mut ends)
+            .expect("encodes");
         let mut start = 6;
         ends.iter()
             .map(|&end| {
@@ -579,7 +634,10 @@ mod tests {
     #[test]
     fn every_type_is_written_exactly() {
         let ts_type = DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()));
-        let point = Fields::from(vec![Field::new("x", DataType::Int8, true), Field::new("y", DataType::Utf8, true)]);
+        let point = Fields::from(vec![
+            Field::new("x", DataType::Int8, true),
+            Field::new("y", DataType::Utf8, true),
+        ]);
         let mut tags = ListBuilder::new(arrow_array::builder::StringBuilder::new());
         tags.append_value([Some("a"), None]);
         tags.append_null();
@@ -587,32 +645,119 @@ mod tests {
         dict.append_value("red");
         dict.append_null();
         let batch = batch(vec![
-            (Field::new("b", DataType::Boolean, true), Arc::new(BooleanArray::from(vec![Some(true), None])) as ArrayRef),
-            (Field::new("i8", DataType::Int8, true), Arc::new(Int8Array::from(vec![-128, 0]))),
-            (Field::new("u64", DataType::UInt64, true), Arc::new(UInt64Array::from(vec![u64::MAX, 1]))),
-            (Field::new("i64", DataType::Int64, true), Arc::new(Int64Array::from(vec![i64::MIN, 1]))),
-            (Field::new("f32", DataType::Float32, true), Arc::new(Float32Array::from(vec![0.1, f32::INFINITY]))),
-            (Field::new("f64", DataType::Float64, true), Arc::new(Float64Array::from(vec![1e21, f64::NAN]))),
-            (Field::new("s", DataType::Utf8, true), Arc::new(StringArray::from(vec![Some("q\"\\\n\u{1}é"), None]))),
-            (Field::new("ls", DataType::LargeUtf8, true), Arc::new(LargeStringArray::from(vec!["l", "m"]))),
-            (Field::new("vs", DataType::Utf8View, true), Arc::new(StringViewArray::from(vec!["v", "a longer view string"]))),
-            (Field::new("bin", DataType::Binary, true), Arc::new(BinaryArray::from(vec![Some(&b"hi"[..]), Some(&b""[..])]))),
-            (Field::new("lb", DataType::LargeBinary, true), Arc::new(LargeBinaryArray::from(vec![&b"\xff"[..], b"ab"]))),
-            (Field::new("d", DataType::Date32, true), Arc::new(Date32Array::from(vec![19_782, -1]))),
-            (Field::new("d64", DataType::Date64, true), Arc::new(Date64Array::from(vec![86_400_000, -1]))),
-            (Field::new("ts", ts_type.clone(), true), Arc::new(TimestampMillisecondArray::from(vec![1_714_566_600_123, -1]).with_timezone("UTC"))),
-            (Field::new("tss", DataType::Timestamp(TimeUnit::Second, None), true), Arc::new(TimestampSecondArray::from(vec![0, 1]))),
-            (Field::new("dec", DataType::Decimal128(10, 2), true), Arc::new(Decimal128Array::from(vec![Some(1230), Some(-5)]).with_precision_and_scale(10, 2).expect("dec"))),
-            (json_field("j", true), Arc::new(StringArray::from(vec![Some(r#"{"a":[1,null]}"#), Some("not json")]))),
-            (Field::new("p", DataType::Struct(point.clone()), true), Arc::new(StructArray::new(
-                point,
-                vec![Arc::new(Int8Array::from(vec![Some(1), None])), Arc::new(StringArray::from(vec!["x", "y"]))],
-                Some(NullBuffer::from(vec![true, false])),
-            ))),
-            (Field::new("tags", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true), Arc::new(tags.finish())),
-            (Field::new("color", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), true), Arc::new(dict.finish())),
-            (Field::new("nothing", DataType::Null, true), Arc::new(NullArray::new(2))),
-            (Field::new("__key", DataType::Binary, true), Arc::new(BinaryArray::from(vec![&b"k"[..], b"k"]))),
+            (
+                Field::new("b", DataType::Boolean, true),
+                Arc::new(BooleanArray::from(vec![Some(true), None])) as ArrayRef,
+            ),
+            (
+                Field::new("i8", DataType::Int8, true),
+                Arc::new(Int8Array::from(vec![-128, 0])),
+            ),
+            (
+                Field::new("u64", DataType::UInt64, true),
+                Arc::new(UInt64Array::from(vec![u64::MAX, 1])),
+            ),
+            (
+                Field::new("i64", DataType::Int64, true),
+                Arc::new(Int64Array::from(vec![i64::MIN, 1])),
+            ),
+            (
+                Field::new("f32", DataType::Float32, true),
+                Arc::new(Float32Array::from(vec![0.1, f32::INFINITY])),
+            ),
+            (
+                Field::new("f64", DataType::Float64, true),
+                Arc::new(Float64Array::from(vec![1e21, f64::NAN])),
+            ),
+            (
+                Field::new("s", DataType::Utf8, true),
+                Arc::new(StringArray::from(vec![Some("q\"\\\n\u{1}é"), None])),
+            ),
+            (
+                Field::new("ls", DataType::LargeUtf8, true),
+                Arc::new(LargeStringArray::from(vec!["l", "m"])),
+            ),
+            (
+                Field::new("vs", DataType::Utf8View, true),
+                Arc::new(StringViewArray::from(vec!["v", "a longer view string"])),
+            ),
+            (
+                Field::new("bin", DataType::Binary, true),
+                Arc::new(BinaryArray::from(vec![Some(&b"hi"[..]), Some(&b""[..])])),
+            ),
+            (
+                Field::new("lb", DataType::LargeBinary, true),
+                Arc::new(LargeBinaryArray::from(vec![&b"\xff"[..], b"ab"])),
+            ),
+            (
+                Field::new("d", DataType::Date32, true),
+                Arc::new(Date32Array::from(vec![19_782, -1])),
+            ),
+            (
+                Field::new("d64", DataType::Date64, true),
+                Arc::new(Date64Array::from(vec![86_400_000, -1])),
+            ),
+            (
+                Field::new("ts", ts_type.clone(), true),
+                Arc::new(
+                    TimestampMillisecondArray::from(vec![1_714_566_600_123, -1])
+                        .with_timezone("UTC"),
+                ),
+            ),
+            (
+                Field::new("tss", DataType::Timestamp(TimeUnit::Second, None), true),
+                Arc::new(TimestampSecondArray::from(vec![0, 1])),
+            ),
+            (
+                Field::new("dec", DataType::Decimal128(10, 2), true),
+                Arc::new(
+                    Decimal128Array::from(vec![Some(1230), Some(-5)])
+                        .with_precision_and_scale(10, 2)
+                        .expect("dec"),
+                ),
+            ),
+            (
+                json_field("j", true),
+                Arc::new(StringArray::from(vec![
+                    Some(r#"{"a":[1,null]}"#),
+                    Some("not json"),
+                ])),
+            ),
+            (
+                Field::new("p", DataType::Struct(point.clone()), true),
+                Arc::new(StructArray::new(
+                    point,
+                    vec![
+                        Arc::new(Int8Array::from(vec![Some(1), None])),
+                        Arc::new(StringArray::from(vec!["x", "y"])),
+                    ],
+                    Some(NullBuffer::from(vec![true, false])),
+                )),
+            ),
+            (
+                Field::new(
+                    "tags",
+                    DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+                    true,
+                ),
+                Arc::new(tags.finish()),
+            ),
+            (
+                Field::new(
+                    "color",
+                    DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                    true,
+                ),
+                Arc::new(dict.finish()),
+            ),
+            (
+                Field::new("nothing", DataType::Null, true),
+                Arc::new(NullArray::new(2)),
+            ),
+            (
+                Field::new("__key", DataType::Binary, true),
+                Arc::new(BinaryArray::from(vec![&b"k"[..], b"k"])),
+            ),
         ]);
         assert_eq!(
             encode_rows(&batch),
@@ -625,30 +770,52 @@ mod tests {
 
     #[test]
     fn sliced_batches_and_newlines() {
-        let batch = batch(vec![(Field::new("n", DataType::Int32, true), Arc::new(Int32Array::from(vec![1, 2, 3])) as ArrayRef)]);
+        let batch = batch(vec![(
+            Field::new("n", DataType::Int32, true),
+            Arc::new(Int32Array::from(vec![1, 2, 3])) as ArrayRef,
+        )]);
         let mut out = Vec::new();
         let mut ends = Vec::new();
         let mut encoder = JsonEncoder::new().newline_delimited(true);
-        encoder.encode(&batch.slice(1, 2), &mut out, &mut ends).expect("encodes");
-        encoder.encode(&batch, &mut out, &mut ends).expect("encodes");
-        assert_eq!(String::from_utf8(out).expect("utf8"), "{\"n\":2}\n{\"n\":3}\n{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n");
+        encoder
+            .encode(&batch.slice(1, 2), &mut out, &mut ends)
+            .expect("encodes");
+        encoder
+            .encode(&batch, &mut out, &mut ends)
+            .expect("encodes");
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "{\"n\":2}\n{\"n\":3}\n{\"n\":1}\n{\"n\":2}\n{\"n\":3}\n"
+        );
         assert_eq!(ends, [8, 16, 24, 32, 40]);
     }
 
     #[test]
     fn unsupported_types_are_named_before_writing() {
-        let inner = Fields::from(vec![Field::new("dur", DataType::Duration(TimeUnit::Second), true)]);
+        let inner = Fields::from(vec![Field::new(
+            "dur",
+            DataType::Duration(TimeUnit::Second),
+            true,
+        )]);
         let batch = batch(vec![
-            (Field::new("ok", DataType::Int32, true), Arc::new(Int32Array::from(vec![1])) as ArrayRef),
-            (Field::new("s", DataType::Struct(inner.clone()), true), Arc::new(StructArray::new(
-                inner,
-                vec![Arc::new(DurationSecondArray::from(vec![5]))],
-                None,
-            ))),
+            (
+                Field::new("ok", DataType::Int32, true),
+                Arc::new(Int32Array::from(vec![1])) as ArrayRef,
+            ),
+            (
+                Field::new("s", DataType::Struct(inner.clone()), true),
+                Arc::new(StructArray::new(
+                    inner,
+                    vec![Arc::new(DurationSecondArray::from(vec![5]))],
+                    None,
+                )),
+            ),
         ]);
         let mut out = Vec::new();
         let mut ends = Vec::new();
-        let error = JsonEncoder::new().encode(&batch, &mut out, &mut ends).expect_err("unsupported");
+        let error = JsonEncoder::new()
+            .encode(&batch, &mut out, &mut ends)
+            .expect_err("unsupported");
         assert_eq!(
             error.to_string(),
             "column `s.dur` has type `duration(s)`, which the JSON encoder does not write; cast it in a \

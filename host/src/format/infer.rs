@@ -73,7 +73,10 @@ pub fn infer_schema<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Result<Sc
     if objects == 0 {
         return Err(InferError::NoObjects { values: seen });
     }
-    let fields = root.into_fields().into_iter().filter(|f| !record::is_metadata(f.name()));
+    let fields = root
+        .into_fields()
+        .into_iter()
+        .filter(|f| !record::is_metadata(f.name()));
     Ok(Schema::new(fields.collect::<Vec<_>>()))
 }
 
@@ -141,7 +144,10 @@ impl Object {
 
     /// The Arrow fields, all nullable.
     fn into_fields(self) -> Vec<Field> {
-        self.fields.into_iter().map(|(name, kind)| kind.into_field(&name)).collect()
+        self.fields
+            .into_iter()
+            .map(|(name, kind)| kind.into_field(&name))
+            .collect()
     }
 }
 
@@ -170,10 +176,17 @@ fn merge_value(kind: &mut Kind, tape: &[Node<'_>], pos: usize, depth: usize) {
         (Kind::Null, Node::Static(StaticNode::F64(_))) => Kind::Float,
         (Kind::Float | Kind::Int { .. }, Node::Static(StaticNode::F64(_))) => Kind::Float,
         (Kind::Float, Node::Static(_)) if is_integer(node) => Kind::Float,
-        (Kind::Null, Node::Static(_)) if is_integer(node) => integer_kind(false, false, false, node),
-        (Kind::Int { negative, beyond_i64, beyond_64 }, Node::Static(_)) if is_integer(node) => {
-            integer_kind(negative, beyond_i64, beyond_64, node)
+        (Kind::Null, Node::Static(_)) if is_integer(node) => {
+            integer_kind(false, false, false, node)
         }
+        (
+            Kind::Int {
+                negative,
+                beyond_i64,
+                beyond_64,
+            },
+            Node::Static(_),
+        ) if is_integer(node) => integer_kind(negative, beyond_i64, beyond_64, node),
         (Kind::Null | Kind::Str, Node::String(_)) => Kind::Str,
         (Kind::Null, Node::Object { len, .. }) => {
             let mut object = Object::default();
@@ -185,7 +198,9 @@ fn merge_value(kind: &mut Kind, tape: &[Node<'_>], pos: usize, depth: usize) {
             Kind::Object(object)
         }
         (Kind::Null, Node::Array { len, .. }) => merge_elements(None, tape, pos, *len, depth),
-        (Kind::List(element), Node::Array { len, .. }) => merge_elements(element, tape, pos, *len, depth),
+        (Kind::List(element), Node::Array { len, .. }) => {
+            merge_elements(element, tape, pos, *len, depth)
+        }
         _ => Kind::Json,
     };
 }
@@ -194,7 +209,9 @@ fn merge_value(kind: &mut Kind, tape: &[Node<'_>], pos: usize, depth: usize) {
 fn is_integer(node: &Node<'_>) -> bool {
     matches!(
         node,
-        Node::Static(StaticNode::I64(_) | StaticNode::U64(_) | StaticNode::I128(_) | StaticNode::U128(_))
+        Node::Static(
+            StaticNode::I64(_) | StaticNode::U64(_) | StaticNode::I128(_) | StaticNode::U128(_)
+        )
     )
 }
 
@@ -206,11 +223,21 @@ fn integer_kind(negative: bool, beyond_i64: bool, beyond_64: bool, node: &Node<'
         Node::Static(StaticNode::I128(_)) => (true, false, true),
         _ => (false, true, true),
     };
-    Kind::Int { negative: negative || neg, beyond_i64: beyond_i64 || big, beyond_64: beyond_64 || huge }
+    Kind::Int {
+        negative: negative || neg,
+        beyond_i64: beyond_i64 || big,
+        beyond_64: beyond_64 || huge,
+    }
 }
 
 /// Merges the elements of the array at `pos` into a list kind.
-fn merge_elements(element: Option<Box<Kind>>, tape: &[Node<'_>], pos: usize, len: usize, depth: usize) -> Kind {
+fn merge_elements(
+    element: Option<Box<Kind>>,
+    tape: &[Node<'_>],
+    pos: usize,
+    len: usize,
+    depth: usize,
+) -> Kind {
     if len == 0 {
         return Kind::List(element);
     }
@@ -228,9 +255,17 @@ impl Kind {
     fn into_field(self, name: &str) -> Field {
         let data_type = match self {
             Kind::Bool => DataType::Boolean,
-            Kind::Int { beyond_64: true, .. } => return json_field(name, true),
-            Kind::Int { negative: true, beyond_i64: true, .. } => return json_field(name, true),
-            Kind::Int { beyond_i64: true, .. } => DataType::UInt64,
+            Kind::Int {
+                beyond_64: true, ..
+            } => return json_field(name, true),
+            Kind::Int {
+                negative: true,
+                beyond_i64: true,
+                ..
+            } => return json_field(name, true),
+            Kind::Int {
+                beyond_i64: true, ..
+            } => DataType::UInt64,
             Kind::Int { .. } => DataType::Int64,
             Kind::Float => DataType::Float64,
             Kind::Str => DataType::Utf8,
@@ -277,7 +312,10 @@ mod tests {
         assert_eq!(infer(&[r#"{"a": true}"#, r#"{"a": 1}"#]), "{a: json}");
         assert_eq!(infer(&[r#"{"a": [1]}"#, r#"{"a": {"b": 1}}"#]), "{a: json}");
         assert_eq!(infer(&[r#"{"a": [1, "x"]}"#]), "{a: {list: json}}");
-        assert_eq!(infer(&[r#"{"a": null}"#, r#"{"a": 1.5}"#, r#"{"a": 2}"#]), "{a: float64}");
+        assert_eq!(
+            infer(&[r#"{"a": null}"#, r#"{"a": 1.5}"#, r#"{"a": 2}"#]),
+            "{a: float64}"
+        );
     }
 
     #[test]
@@ -285,13 +323,19 @@ mod tests {
         let deep = format!("{{\"a\": {}1{}}}", "[".repeat(100), "]".repeat(100));
         let text = infer(&[&deep]);
         assert_eq!(text.matches("list").count(), MAX_DEPTH - 1);
-        assert!(text.ends_with(&format!("json{}}}", "}".repeat(MAX_DEPTH - 1))), "{text}");
+        assert!(
+            text.ends_with(&format!("json{}}}", "}".repeat(MAX_DEPTH - 1))),
+            "{text}"
+        );
     }
 
     #[test]
     fn no_objects_is_an_error() {
         let values: [&[u8]; 3] = [b"1", b"[]", b"{"];
-        assert_eq!(infer_schema(values), Err(InferError::NoObjects { values: 3 }));
+        assert_eq!(
+            infer_schema(values),
+            Err(InferError::NoObjects { values: 3 })
+        );
         assert_eq!(
             InferError::NoObjects { values: 3 }.to_string(),
             "none of the 3 sample values is a JSON object, so no schema can be inferred; \

@@ -37,9 +37,9 @@ use std::fmt;
 use std::sync::Arc;
 
 use arrow_array::{RecordBatch, RecordBatchOptions};
-use arrow_schema::{ArrowError, SchemaRef, TimeUnit};
 #[cfg(test)]
 use arrow_schema::DataType;
+use arrow_schema::{ArrowError, SchemaRef, TimeUnit};
 use base64::Engine as _;
 use simd_json::{Node, StaticNode, Tape};
 
@@ -135,7 +135,8 @@ impl JsonDecoder {
     /// When a column has a type the decoder does not read (one outside the
     /// schema grammar of [`super::schema`], e.g. `large_utf8`).
     pub fn new(schema: SchemaRef, options: JsonOptions) -> Result<Self, UnsupportedSchema> {
-        let root = StructBuilder::new(schema.fields()).map_err(|message| UnsupportedSchema { message })?;
+        let root =
+            StructBuilder::new(schema.fields()).map_err(|message| UnsupportedSchema { message })?;
         Ok(JsonDecoder {
             schema,
             options,
@@ -170,13 +171,18 @@ impl JsonDecoder {
                     self.scratch.clear();
                     self.scratch.extend_from_slice(bytes);
                     let mut tape = std::mem::replace(&mut self.tape, Tape(Vec::new())).reset();
-                    let result = match simd_json::fill_tape(&mut self.scratch, &mut self.buffers, &mut tape) {
-                        Ok(()) => {
-                            let mut ctx = Ctx { reject_unknown, stack: &mut self.stack };
-                            decode_record(&mut self.root, &tape.0, &mut ctx)
-                        }
-                        Err(error) => Err(parse_error_message(&error)),
-                    };
+                    let result =
+                        match simd_json::fill_tape(&mut self.scratch, &mut self.buffers, &mut tape)
+                        {
+                            Ok(()) => {
+                                let mut ctx = Ctx {
+                                    reject_unknown,
+                                    stack: &mut self.stack,
+                                };
+                                decode_record(&mut self.root, &tape.0, &mut ctx)
+                            }
+                            Err(error) => Err(parse_error_message(&error)),
+                        };
                     self.tape = tape.reset();
                     result
                 }
@@ -190,16 +196,27 @@ impl JsonDecoder {
             }
         }
         match self.finish_batch(rows.len()) {
-            Ok(batch) => Decoded { batch, rows, errors },
+            Ok(batch) => Decoded {
+                batch,
+                rows,
+                errors,
+            },
             Err(error) => {
                 // Only a bug in the builders gets here; report every row
                 // rather than lose them silently.
                 tracing::error!(%error, "json decoder built an invalid batch");
                 self.root.truncate(0);
                 let message = format!("internal error building the batch: {error}");
-                errors.extend(rows.iter().map(|&row| RowError { row, message: message.clone() }));
+                errors.extend(rows.iter().map(|&row| RowError {
+                    row,
+                    message: message.clone(),
+                }));
                 errors.sort_by_key(|e| e.row);
-                Decoded { batch: RecordBatch::new_empty(self.schema.clone()), rows: Vec::new(), errors }
+                Decoded {
+                    batch: RecordBatch::new_empty(self.schema.clone()),
+                    rows: Vec::new(),
+                    errors,
+                }
             }
         }
     }
@@ -221,7 +238,11 @@ struct Ctx<'a> {
 }
 
 /// Decodes one parsed value as a row of the root columns.
-fn decode_record(root: &mut StructBuilder, tape: &[Node<'_>], ctx: &mut Ctx<'_>) -> Result<(), String> {
+fn decode_record(
+    root: &mut StructBuilder,
+    tape: &[Node<'_>],
+    ctx: &mut Ctx<'_>,
+) -> Result<(), String> {
     match tape.first() {
         Some(Node::Object { len, .. }) => {
             append_object(root, tape, 0, *len, ctx).map_err(|fault| fault.message())?;
@@ -264,7 +285,10 @@ enum FaultKind {
 impl Fault {
     /// A fault in the value itself.
     fn value(message: String) -> Self {
-        Fault { path: Vec::new(), kind: FaultKind::Value(message) }
+        Fault {
+            path: Vec::new(),
+            kind: FaultKind::Value(message),
+        }
     }
 
     /// Adds the field the fault happened in.
@@ -300,8 +324,12 @@ impl Fault {
         match &self.kind {
             FaultKind::Value(message) => format!("field `{path}`: {message}"),
             FaultKind::Unknown => format!("field `{path}` is not in the schema"),
-            FaultKind::Null => format!("field `{path}` is null but the schema does not allow nulls"),
-            FaultKind::Missing => format!("field `{path}` is missing but the schema does not allow nulls"),
+            FaultKind::Null => {
+                format!("field `{path}` is null but the schema does not allow nulls")
+            }
+            FaultKind::Missing => {
+                format!("field `{path}` is missing but the schema does not allow nulls")
+            }
         }
     }
 }
@@ -342,7 +370,10 @@ fn append_object(
         };
         let Some(column) = found.and_then(|i| target.columns.get_mut(i)) else {
             if ctx.reject_unknown {
-                return Err(Fault { path: vec![Segment::Field(Arc::from(*key))], kind: FaultKind::Unknown });
+                return Err(Fault {
+                    path: vec![Segment::Field(Arc::from(*key))],
+                    kind: FaultKind::Unknown,
+                });
             }
             at = skip(tape, at);
             continue;
@@ -357,7 +388,10 @@ fn append_object(
     for column in &mut target.columns {
         if column.builder.len() == row {
             if !column.nullable {
-                return Err(Fault { path: vec![Segment::Field(column.name.clone())], kind: FaultKind::Missing });
+                return Err(Fault {
+                    path: vec![Segment::Field(column.name.clone())],
+                    kind: FaultKind::Missing,
+                });
             }
             column.builder.push_null();
         }
@@ -396,13 +430,21 @@ fn skip(tape: &[Node<'_>], pos: usize) -> usize {
 }
 
 /// Appends the value at `pos` to `column`, returning the position after it.
-fn append_value(column: &mut Column, tape: &[Node<'_>], pos: usize, ctx: &mut Ctx<'_>) -> Result<usize, Fault> {
+fn append_value(
+    column: &mut Column,
+    tape: &[Node<'_>],
+    pos: usize,
+    ctx: &mut Ctx<'_>,
+) -> Result<usize, Fault> {
     let Some(node) = tape.get(pos) else {
         return Err(broken_tape());
     };
     if let Node::Static(StaticNode::Null) = node {
         if !column.nullable {
-            return Err(Fault { path: Vec::new(), kind: FaultKind::Null });
+            return Err(Fault {
+                path: Vec::new(),
+                kind: FaultKind::Null,
+            });
         }
         column.builder.push_null();
         return Ok(pos + 1);
@@ -425,7 +467,10 @@ fn append_value(column: &mut Column, tape: &[Node<'_>], pos: usize, ctx: &mut Ct
             let wide = float(node, "float32")?;
             let narrow = wide as f32;
             if narrow.is_infinite() {
-                return Err(Fault::value(format!("{} does not fit float32", number_text(node))));
+                return Err(Fault::value(format!(
+                    "{} does not fit float32",
+                    number_text(node)
+                )));
             }
             b.push(narrow);
         }
@@ -451,7 +496,8 @@ fn append_value(column: &mut Column, tape: &[Node<'_>], pos: usize, ctx: &mut Ct
             Node::String(s) => {
                 let days = text::parse_date(s)
                     .ok_or_else(|| Fault::value(format!("`{s}` is not a date (YYYY-MM-DD)")))?;
-                let days = i32::try_from(days).map_err(|_| Fault::value(format!("`{s}` does not fit date32")))?;
+                let days = i32::try_from(days)
+                    .map_err(|_| Fault::value(format!("`{s}` does not fit date32")))?;
                 b.push(days);
             }
             other => b.push(integer(other, "date32")?),
@@ -532,10 +578,17 @@ where
         Node::Static(StaticNode::U128(v)) => T::try_from(*v).ok(),
         Node::Static(StaticNode::F64(v)) => {
             if v.fract() != 0.0 {
-                return Err(Fault::value(format!("{} is not an integer (expected {name})", number_text(node))));
+                return Err(Fault::value(format!(
+                    "{} is not an integer (expected {name})",
+                    number_text(node)
+                )));
             }
             // Integral and within ±2^127, so the cast is exact.
-            if v.abs() < 1.7e38 { T::try_from(*v as i128).ok() } else { None }
+            if v.abs() < 1.7e38 {
+                T::try_from(*v as i128).ok()
+            } else {
+                None
+            }
         }
         other => return Err(expected(name, other)),
     };
@@ -577,7 +630,9 @@ fn decimal(node: &Node<'_>, precision: u8, scale: i8) -> Result<i128, Fault> {
     let number;
     let digits = match node {
         Node::String(s) => *s,
-        Node::Static(StaticNode::Bool(_) | StaticNode::Null) | Node::Object { .. } | Node::Array { .. } => {
+        Node::Static(StaticNode::Bool(_) | StaticNode::Null)
+        | Node::Object { .. }
+        | Node::Array { .. } => {
             return Err(expected(&format!("decimal({precision}, {scale})"), node));
         }
         Node::Static(_) => {
@@ -641,7 +696,12 @@ pub(crate) struct Frame {
 /// Writes the value at `pos` as compact JSON text, returning the position
 /// after it; `None` only for a malformed tape. Iterative, so depth costs
 /// heap, not stack.
-pub(crate) fn write_json(tape: &[Node<'_>], pos: usize, out: &mut Vec<u8>, stack: &mut Vec<Frame>) -> Option<usize> {
+pub(crate) fn write_json(
+    tape: &[Node<'_>],
+    pos: usize,
+    out: &mut Vec<u8>,
+    stack: &mut Vec<Frame>,
+) -> Option<usize> {
     stack.clear();
     let mut at = pos;
     loop {
@@ -649,7 +709,11 @@ pub(crate) fn write_json(tape: &[Node<'_>], pos: usize, out: &mut Vec<u8>, stack
             Node::Object { len, .. } | Node::Array { len, .. } => {
                 let object = matches!(tape.get(at), Some(Node::Object { .. }));
                 out.push(if object { b'{' } else { b'[' });
-                stack.push(Frame { remaining: *len, object, first: true });
+                stack.push(Frame {
+                    remaining: *len,
+                    object,
+                    first: true,
+                });
             }
             Node::String(s) => text::push_json_string(out, s),
             Node::Static(value) => push_static(out, value),
@@ -701,9 +765,9 @@ fn push_static(out: &mut Vec<u8>, value: &StaticNode) {
 mod tests {
     use super::*;
     use crate::format::schema::parse_schema;
+    use arrow_array::Array;
     use arrow_array::cast::AsArray;
     use arrow_array::types::*;
-    use arrow_array::Array;
     use serde_json::json;
 
     fn decoder(spec: serde_json::Value, unknown_fields: UnknownFields) -> JsonDecoder {
@@ -743,7 +807,10 @@ mod tests {
         assert_eq!(decoded.rows, [0, 1]);
         let batch = &decoded.batch;
         let col = |name: &str| batch.column_by_name(name).expect(name).clone();
-        assert_eq!(col("b").as_boolean().iter().collect::<Vec<_>>(), [Some(true), None]);
+        assert_eq!(
+            col("b").as_boolean().iter().collect::<Vec<_>>(),
+            [Some(true), None]
+        );
         assert_eq!(col("i8").as_primitive::<Int8Type>().value(0), -128);
         assert_eq!(col("i16").as_primitive::<Int16Type>().value(0), 32767);
         assert_eq!(col("i32").as_primitive::<Int32Type>().value(0), 3);
@@ -758,14 +825,31 @@ mod tests {
         assert_eq!(col("bin").as_binary::<i32>().value(0), b"hi");
         assert_eq!(col("d").as_primitive::<Date32Type>().value(0), 19_782);
         let ts = col("ts");
-        assert_eq!(ts.data_type(), &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into())));
-        assert_eq!(ts.as_primitive::<TimestampMillisecondType>().value(0), 1_714_566_600_123);
-        assert_eq!(col("tsn").as_primitive::<TimestampNanosecondType>().value(0), 1_700_000_000_000_000_001);
+        assert_eq!(
+            ts.data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))
+        );
+        assert_eq!(
+            ts.as_primitive::<TimestampMillisecondType>().value(0),
+            1_714_566_600_123
+        );
+        assert_eq!(
+            col("tsn")
+                .as_primitive::<TimestampNanosecondType>()
+                .value(0),
+            1_700_000_000_000_000_001
+        );
         let dec = col("dec");
         assert_eq!(dec.data_type(), &DataType::Decimal128(10, 2));
-        assert_eq!(dec.as_primitive::<Decimal128Type>().values().to_vec(), [1230, -5]);
+        assert_eq!(
+            dec.as_primitive::<Decimal128Type>().values().to_vec(),
+            [1230, -5]
+        );
         let j = col("j");
-        assert_eq!(j.as_string::<i32>().value(0), r#"{"z":[1,"x",null,2.5,{"q":false}],"a":"\u0001"}"#);
+        assert_eq!(
+            j.as_string::<i32>().value(0),
+            r#"{"z":[1,"x",null,2.5,{"q":false}],"a":"\u0001"}"#
+        );
         assert_eq!(j.as_string::<i32>().value(1), "3");
         let c = col("c");
         let c = c.as_struct();
@@ -776,7 +860,10 @@ mod tests {
         let l = l.as_list::<i32>();
         assert_eq!(l.value_offsets(), [0, 3, 3]);
         assert_eq!(
-            l.values().as_primitive::<Int32Type>().iter().collect::<Vec<_>>(),
+            l.values()
+                .as_primitive::<Int32Type>()
+                .iter()
+                .collect::<Vec<_>>(),
             [Some(1), None, Some(-3)]
         );
     }
@@ -789,29 +876,86 @@ mod tests {
             "customer": {"struct": {"tier": "utf8"}}, "tags": {"list": {"struct": {"k": "bool"}}},
         });
         let cases = [
-            (r#"{"amount": "12"}"#, "field `amount`: expected float64, got string"),
-            (r#"{"id": 18446744073709551616}"#, "field `id`: 18446744073709551616 does not fit int64"),
-            (r#"{"id": 9223372036854775808}"#, "field `id`: 9223372036854775808 does not fit int64"),
+            (
+                r#"{"amount": "12"}"#,
+                "field `amount`: expected float64, got string",
+            ),
+            (
+                r#"{"id": 18446744073709551616}"#,
+                "field `id`: 18446744073709551616 does not fit int64",
+            ),
+            (
+                r#"{"id": 9223372036854775808}"#,
+                "field `id`: 9223372036854775808 does not fit int64",
+            ),
             (r#"{"id": 1e300}"#, "field `id`: 1e300 does not fit int64"),
             (r#"{"small": 128}"#, "field `small`: 128 does not fit int8"),
             (r#"{"n": -1}"#, "field `n`: -1 does not fit uint32"),
-            (r#"{"items": 2.5}"#, "field `items`: 2.5 is not an integer (expected int32)"),
-            (r#"{"items": true}"#, "field `items`: expected int32, got bool"),
+            (
+                r#"{"items": 2.5}"#,
+                "field `items`: 2.5 is not an integer (expected int32)",
+            ),
+            (
+                r#"{"items": true}"#,
+                "field `items`: expected int32, got bool",
+            ),
             (r#"{"f": 1e300}"#, "field `f`: 1e300 does not fit float32"),
-            (r#"{"bin": "!!"}"#, "field `bin`: invalid base64: Invalid symbol 33, offset 0."),
-            (r#"{"bin": 5}"#, "field `bin`: expected base64 text for binary, got number"),
-            (r#"{"d": "2023-02-29"}"#, "field `d`: `2023-02-29` is not a date (YYYY-MM-DD)"),
-            (r#"{"ts": "yesterday"}"#, "field `ts`: `yesterday` is not an RFC 3339 timestamp"),
-            (r#"{"ts": "3000-01-01T00:00:00Z"}"#, "field `ts`: `3000-01-01T00:00:00Z` does not fit timestamp(ns)"),
-            (r#"{"ts": [1]}"#, "field `ts`: expected timestamp(ns), got array"),
-            (r#"{"dec": "1.234"}"#, "field `dec`: 1.234 has more than 2 digits after the point (decimal(5, 2))"),
-            (r#"{"dec": 1000}"#, "field `dec`: 1000 does not fit decimal(5, 2)"),
-            (r#"{"dec": "ten"}"#, "field `dec`: `ten` is not a decimal number"),
-            (r#"{"dec": {}}"#, "field `dec`: expected decimal(5, 2), got object"),
-            (r#"{"customer": {"tier": 1}}"#, "field `customer.tier`: expected utf8, got number"),
-            (r#"{"customer": "gold"}"#, "field `customer`: expected struct (an object), got string"),
-            (r#"{"tags": [{"k": true}, {"k": "x"}]}"#, "field `tags[1].k`: expected bool, got string"),
-            (r#"{"tags": {"k": true}}"#, "field `tags`: expected list (an array), got object"),
+            (
+                r#"{"bin": "!!"}"#,
+                "field `bin`: invalid base64: Invalid symbol 33, offset 0.",
+            ),
+            (
+                r#"{"bin": 5}"#,
+                "field `bin`: expected base64 text for binary, got number",
+            ),
+            (
+                r#"{"d": "2023-02-29"}"#,
+                "field `d`: `2023-02-29` is not a date (YYYY-MM-DD)",
+            ),
+            (
+                r#"{"ts": "yesterday"}"#,
+                "field `ts`: `yesterday` is not an RFC 3339 timestamp",
+            ),
+            (
+                r#"{"ts": "3000-01-01T00:00:00Z"}"#,
+                "field `ts`: `3000-01-01T00:00:00Z` does not fit timestamp(ns)",
+            ),
+            (
+                r#"{"ts": [1]}"#,
+                "field `ts`: expected timestamp(ns), got array",
+            ),
+            (
+                r#"{"dec": "1.234"}"#,
+                "field `dec`: 1.234 has more than 2 digits after the point (decimal(5, 2))",
+            ),
+            (
+                r#"{"dec": 1000}"#,
+                "field `dec`: 1000 does not fit decimal(5, 2)",
+            ),
+            (
+                r#"{"dec": "ten"}"#,
+                "field `dec`: `ten` is not a decimal number",
+            ),
+            (
+                r#"{"dec": {}}"#,
+                "field `dec`: expected decimal(5, 2), got object",
+            ),
+            (
+                r#"{"customer": {"tier": 1}}"#,
+                "field `customer.tier`: expected utf8, got number",
+            ),
+            (
+                r#"{"customer": "gold"}"#,
+                "field `customer`: expected struct (an object), got string",
+            ),
+            (
+                r#"{"tags": [{"k": true}, {"k": "x"}]}"#,
+                "field `tags[1].k`: expected bool, got string",
+            ),
+            (
+                r#"{"tags": {"k": true}}"#,
+                "field `tags`: expected list (an array), got object",
+            ),
         ];
         let (values, expected): (Vec<&str>, Vec<&str>) = cases.into_iter().unzip();
         assert_eq!(messages(spec, &values), expected);
@@ -833,7 +977,11 @@ mod tests {
             Some(br#"{"id": 1} {"id": 2}"#),
         ];
         let decoded = decoder(spec, UnknownFields::Ignore).decode(&values);
-        let got: Vec<(u32, &str)> = decoded.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        let got: Vec<(u32, &str)> = decoded
+            .errors
+            .iter()
+            .map(|e| (e.row, e.message.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
@@ -871,21 +1019,44 @@ mod tests {
                 r#"{"id": 5, "c": {"tier": "t"}}"#,
             ],
         );
-        let got: Vec<(u32, &str)> = decoded.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        let got: Vec<(u32, &str)> = decoded
+            .errors
+            .iter()
+            .map(|e| (e.row, e.message.as_str()))
+            .collect();
         assert_eq!(
             got,
             [
                 (1, "field `id` is null but the schema does not allow nulls"),
-                (2, "field `id` is missing but the schema does not allow nulls"),
-                (3, "field `c.tier` is missing but the schema does not allow nulls"),
-                (4, "field `c.tier` is null but the schema does not allow nulls"),
+                (
+                    2,
+                    "field `id` is missing but the schema does not allow nulls"
+                ),
+                (
+                    3,
+                    "field `c.tier` is missing but the schema does not allow nulls"
+                ),
+                (
+                    4,
+                    "field `c.tier` is null but the schema does not allow nulls"
+                ),
             ]
         );
         assert_eq!(decoded.rows, [0, 5, 6]);
         let batch = &decoded.batch;
-        assert_eq!(batch.column(0).as_primitive::<Int64Type>().values().to_vec(), [1, 4, 5]);
+        assert_eq!(
+            batch
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec(),
+            [1, 4, 5]
+        );
         let c = batch.column(1).as_struct();
-        assert_eq!(c.nulls().map(|n| n.iter().collect::<Vec<_>>()), Some(vec![false, false, true]));
+        assert_eq!(
+            c.nulls().map(|n| n.iter().collect::<Vec<_>>()),
+            Some(vec![false, false, true])
+        );
         assert_eq!(c.column(0).as_string::<i32>().value(2), "t");
         assert_eq!(batch.column(2).null_count(), 3);
     }
@@ -899,10 +1070,17 @@ mod tests {
             Some(br#"{"extra": [1], "id": 1}"#),
         ];
         let decoded = decoder(spec.clone(), UnknownFields::Reject).decode(&values);
-        let got: Vec<(u32, &str)> = decoded.errors.iter().map(|e| (e.row, e.message.as_str())).collect();
+        let got: Vec<(u32, &str)> = decoded
+            .errors
+            .iter()
+            .map(|e| (e.row, e.message.as_str()))
+            .collect();
         assert_eq!(
             got,
-            [(1, "field `customer.tier` is not in the schema"), (2, "field `extra` is not in the schema")]
+            [
+                (1, "field `customer.tier` is not in the schema"),
+                (2, "field `extra` is not in the schema")
+            ]
         );
         let decoded = decoder(spec, UnknownFields::Ignore).decode(&values);
         assert_eq!(decoded.errors, []);
@@ -924,37 +1102,86 @@ mod tests {
             ],
         );
         assert_eq!(decoded.errors.len(), 1);
-        assert_eq!(decoded.errors[0].message, "field `l[1].a`: expected int64, got string");
+        assert_eq!(
+            decoded.errors[0].message,
+            "field `l[1].a`: expected int64, got string"
+        );
         assert_eq!(decoded.rows, [0, 2]);
         let batch = &decoded.batch;
-        assert_eq!(batch.column(1).as_string::<i32>().iter().collect::<Vec<_>>(), [Some("one"), Some("three")]);
-        assert_eq!(batch.column(2).as_string::<i32>().iter().collect::<Vec<_>>(), [Some("[1]"), None]);
+        assert_eq!(
+            batch
+                .column(1)
+                .as_string::<i32>()
+                .iter()
+                .collect::<Vec<_>>(),
+            [Some("one"), Some("three")]
+        );
+        assert_eq!(
+            batch
+                .column(2)
+                .as_string::<i32>()
+                .iter()
+                .collect::<Vec<_>>(),
+            [Some("[1]"), None]
+        );
         let l = batch.column(3).as_list::<i32>();
         assert_eq!(l.value_offsets(), [0, 1, 2]);
         let items = l.values().as_struct();
-        assert_eq!(items.column(0).as_primitive::<Int64Type>().iter().collect::<Vec<_>>(), [Some(1), None]);
+        assert_eq!(
+            items
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .iter()
+                .collect::<Vec<_>>(),
+            [Some(1), None]
+        );
         let b = items.column(1).as_list::<i32>();
         assert_eq!(b.value_offsets(), [0, 1, 2]);
-        assert_eq!(b.values().as_string::<i32>().iter().collect::<Vec<_>>(), [Some("x"), Some("w")]);
+        assert_eq!(
+            b.values().as_string::<i32>().iter().collect::<Vec<_>>(),
+            [Some("x"), Some("w")]
+        );
     }
 
     #[test]
     fn repeated_keys_keep_the_last_value() {
         let spec = json!({"id": "int64", "c": {"struct": {"x": "int64"}}});
-        let decoded = decode(spec, &[r#"{"id": 1, "c": {"x": 1}, "id": 2, "c": {"x": 3}}"#]);
+        let decoded = decode(
+            spec,
+            &[r#"{"id": 1, "c": {"x": 1}, "id": 2, "c": {"x": 3}}"#],
+        );
         assert_eq!(decoded.errors, []);
-        assert_eq!(decoded.batch.column(0).as_primitive::<Int64Type>().value(0), 2);
-        assert_eq!(decoded.batch.column(1).as_struct().column(0).as_primitive::<Int64Type>().value(0), 3);
+        assert_eq!(
+            decoded.batch.column(0).as_primitive::<Int64Type>().value(0),
+            2
+        );
+        assert_eq!(
+            decoded
+                .batch
+                .column(1)
+                .as_struct()
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .value(0),
+            3
+        );
     }
 
     #[test]
     fn decoder_reuses_itself_across_batches() {
         let mut decoder = decoder(json!({"id": "int64", "s": "utf8"}), UnknownFields::Ignore);
         for round in 0..3i64 {
-            let values: Vec<String> = (0..5).map(|i| format!(r#"{{"id": {}, "s": "v{i}"}}"#, round * 10 + i)).collect();
+            let values: Vec<String> = (0..5)
+                .map(|i| format!(r#"{{"id": {}, "s": "v{i}"}}"#, round * 10 + i))
+                .collect();
             let values: Vec<Option<&[u8]>> = values.iter().map(|v| Some(v.as_bytes())).collect();
             let decoded = decoder.decode(&values);
-            let ids = decoded.batch.column(0).as_primitive::<Int64Type>().values().to_vec();
+            let ids = decoded
+                .batch
+                .column(0)
+                .as_primitive::<Int64Type>()
+                .values()
+                .to_vec();
             assert_eq!(ids, (0..5).map(|i| round * 10 + i).collect::<Vec<_>>());
             assert_eq!(decoded.batch.column(1).as_string::<i32>().value(4), "v4");
         }
@@ -963,8 +1190,16 @@ mod tests {
 
     #[test]
     fn unsupported_schema_types_are_named() {
-        let schema = arrow_schema::Schema::new(vec![arrow_schema::Field::new("big", DataType::LargeUtf8, true)]);
-        let error = JsonDecoder::new(Arc::new(schema), JsonOptions::default()).expect_err("unsupported");
-        assert_eq!(error.to_string(), "column `big` has type `large_utf8`, which the JSON decoder does not read");
+        let schema = arrow_schema::Schema::new(vec![arrow_schema::Field::new(
+            "big",
+            DataType::LargeUtf8,
+            true,
+        )]);
+        let error =
+            JsonDecoder::new(Arc::new(schema), JsonOptions::default()).expect_err("unsupported");
+        assert_eq!(
+            error.to_string(),
+            "column `big` has type `large_utf8`, which the JSON decoder does not read"
+        );
     }
 }

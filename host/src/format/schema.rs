@@ -160,7 +160,12 @@ pub fn format_schema(schema: &Schema) -> String {
 }
 
 /// Parses the type of one field; `None` after recording its problems.
-fn parse_field(name: &str, path: &str, spec: &Value, errors: &mut Vec<SchemaError>) -> Option<Field> {
+fn parse_field(
+    name: &str,
+    path: &str,
+    spec: &Value,
+    errors: &mut Vec<SchemaError>,
+) -> Option<Field> {
     if name.is_empty() {
         errors.push(SchemaError {
             path: path.to_owned(),
@@ -197,9 +202,16 @@ impl Parsed {
 fn parse_type(path: &str, spec: &Value, errors: &mut Vec<SchemaError>) -> Option<Parsed> {
     match spec {
         Value::String(name) => match parse_type_name(name) {
-            Ok((data_type, json)) => Some(Parsed { data_type, json, nullable: true }),
+            Ok((data_type, json)) => Some(Parsed {
+                data_type,
+                json,
+                nullable: true,
+            }),
             Err(message) => {
-                errors.push(SchemaError { path: path.to_owned(), message });
+                errors.push(SchemaError {
+                    path: path.to_owned(),
+                    message,
+                });
                 None
             }
         },
@@ -248,7 +260,10 @@ fn parse_type_mapping(
                 other => {
                     errors.push(SchemaError {
                         path: path.to_owned(),
-                        message: format!("`nullable` must be true or false, not {}", describe_value(other)),
+                        message: format!(
+                            "`nullable` must be true or false, not {}",
+                            describe_value(other)
+                        ),
                     });
                     ok = false;
                 }
@@ -291,7 +306,10 @@ fn parse_type_mapping(
         }
         _ => parse_type(path, value, errors),
     }?;
-    ok.then_some(Parsed { nullable: nullable && parsed.nullable, ..parsed })
+    ok.then_some(Parsed {
+        nullable: nullable && parsed.nullable,
+        ..parsed
+    })
 }
 
 /// Parses the field mapping of a `struct`.
@@ -382,7 +400,11 @@ fn parameters<'a>(raw: &'a str, name: &str) -> Option<Result<Vec<&'a str>, Strin
     if rest.is_empty() {
         return Some(Err(format!(
             "`{name}` needs parameters, e.g. {}",
-            if name == "timestamp" { "`timestamp(ms)` or `timestamp(ms, UTC)`" } else { "`decimal(12, 2)`" }
+            if name == "timestamp" {
+                "`timestamp(ms)` or `timestamp(ms, UTC)`"
+            } else {
+                "`decimal(12, 2)`"
+            }
         )));
     }
     let inner = rest.strip_prefix('(')?;
@@ -397,14 +419,23 @@ fn parse_timestamp(args: Vec<&str>) -> Result<DataType, String> {
     let (unit, tz) = match args.as_slice() {
         [unit] => (*unit, None),
         [unit, tz] => (*unit, Some(*tz)),
-        _ => return Err("`timestamp` takes a unit and an optional time zone, e.g. `timestamp(ms, UTC)`".to_owned()),
+        _ => {
+            return Err(
+                "`timestamp` takes a unit and an optional time zone, e.g. `timestamp(ms, UTC)`"
+                    .to_owned(),
+            );
+        }
     };
     let unit = match unit {
         "s" => TimeUnit::Second,
         "ms" => TimeUnit::Millisecond,
         "us" => TimeUnit::Microsecond,
         "ns" => TimeUnit::Nanosecond,
-        other => return Err(format!("unknown timestamp unit `{other}`; the units are s, ms, us and ns")),
+        other => {
+            return Err(format!(
+                "unknown timestamp unit `{other}`; the units are s, ms, us and ns"
+            ));
+        }
     };
     let tz = match tz {
         None => None,
@@ -445,7 +476,9 @@ fn parse_decimal(args: Vec<&str>) -> Result<DataType, String> {
         .parse()
         .map_err(|_| format!("decimal scale `{scale}` is not a number from 0 to the precision"))?;
     if precision == 0 || precision > MAX_DECIMAL_PRECISION {
-        return Err(format!("decimal precision {precision} is out of range; it must be from 1 to 38"));
+        return Err(format!(
+            "decimal precision {precision} is out of range; it must be from 1 to 38"
+        ));
     }
     if scale < 0 || scale as u8 > precision {
         return Err(format!(
@@ -507,7 +540,10 @@ fn write_nested(out: &mut String, write: impl FnOnce(&mut String)) {
 
 /// Writes a field name, quoted when it is not a plain identifier.
 fn write_name(name: &str, out: &mut String) {
-    let plain = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+    let plain = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
     if plain {
         out.push_str(name);
@@ -658,19 +694,36 @@ mod tests {
             "dec": "decimal(12, 2)", "j": "json"
         });
         let schema = parse_schema(&spec).expect("valid");
-        let types: Vec<DataType> = schema.fields().iter().map(|f| f.data_type().clone()).collect();
+        let types: Vec<DataType> = schema
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
         assert_eq!(
             types,
             vec![
-                DataType::Boolean, DataType::Int8, DataType::Int16, DataType::Int32, DataType::Int64,
-                DataType::UInt8, DataType::UInt16, DataType::UInt32, DataType::UInt64,
-                DataType::Float32, DataType::Float64, DataType::Utf8, DataType::Utf8, DataType::Binary,
-                DataType::Date32, DataType::Date32,
+                DataType::Boolean,
+                DataType::Int8,
+                DataType::Int16,
+                DataType::Int32,
+                DataType::Int64,
+                DataType::UInt8,
+                DataType::UInt16,
+                DataType::UInt32,
+                DataType::UInt64,
+                DataType::Float32,
+                DataType::Float64,
+                DataType::Utf8,
+                DataType::Utf8,
+                DataType::Binary,
+                DataType::Date32,
+                DataType::Date32,
                 DataType::Timestamp(TimeUnit::Millisecond, None),
                 DataType::Timestamp(TimeUnit::Nanosecond, Some("UTC".into())),
                 DataType::Timestamp(TimeUnit::Second, Some("+02:00".into())),
                 DataType::Timestamp(TimeUnit::Microsecond, Some("Europe/Paris".into())),
-                DataType::Decimal128(12, 2), DataType::Utf8,
+                DataType::Decimal128(12, 2),
+                DataType::Utf8,
             ]
         );
         assert!(schema.fields().iter().all(|f| f.is_nullable()));
@@ -729,7 +782,13 @@ mod tests {
 
     #[test]
     fn format_type_names() {
-        assert_eq!(format_type(&DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))), "timestamp(ms, UTC)");
+        assert_eq!(
+            format_type(&DataType::Timestamp(
+                TimeUnit::Millisecond,
+                Some("UTC".into())
+            )),
+            "timestamp(ms, UTC)"
+        );
         assert_eq!(format_type(&DataType::Decimal128(10, 2)), "decimal(10, 2)");
         let item = Field::new("item", DataType::Decimal128(10, 2), false);
         assert_eq!(
@@ -737,7 +796,10 @@ mod tests {
             r#"{list: {type: "decimal(10, 2)", nullable: false}}"#
         );
         assert_eq!(
-            format_type(&DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8))),
+            format_type(&DataType::Dictionary(
+                Box::new(DataType::Int32),
+                Box::new(DataType::Utf8)
+            )),
             "dictionary(int32, utf8)"
         );
         assert_eq!(format_type(&DataType::LargeUtf8), "large_utf8");
@@ -749,15 +811,29 @@ mod tests {
     #[test]
     fn unknown_type_suggests_the_closest_name() {
         let spec = json!({"customer": {"struct": {"tier": "strng"}}});
-        assert_eq!(errors(spec), ["customer.tier: unknown type `strng`; did you mean `string`?"]);
-        assert_eq!(errors(json!({"a": "boolean"})), ["a: unknown type `boolean`; did you mean `bool`?"]);
-        assert_eq!(errors(json!({"a": "int63"})), ["a: unknown type `int63`; did you mean `int64`?"]);
-        assert_eq!(errors(json!({"a": "jsn"})), ["a: unknown type `jsn`; did you mean `json`?"]);
+        assert_eq!(
+            errors(spec),
+            ["customer.tier: unknown type `strng`; did you mean `string`?"]
+        );
+        assert_eq!(
+            errors(json!({"a": "boolean"})),
+            ["a: unknown type `boolean`; did you mean `bool`?"]
+        );
+        assert_eq!(
+            errors(json!({"a": "int63"})),
+            ["a: unknown type `int63`; did you mean `int64`?"]
+        );
+        assert_eq!(
+            errors(json!({"a": "jsn"})),
+            ["a: unknown type `jsn`; did you mean `json`?"]
+        );
         assert_eq!(
             errors(json!({"a": "varchar"})),
-            ["a: unknown type `varchar`; the types are bool, int8..int64, uint8..uint64, float32, \
+            [
+                "a: unknown type `varchar`; the types are bool, int8..int64, uint8..uint64, float32, \
               float64, utf8 (string), binary, date32 (date), timestamp(UNIT[, TZ]), decimal(P, S), \
-              json, or a mapping with `struct`, `list` or `type`"]
+              json, or a mapping with `struct`, `list` or `type`"
+            ]
         );
     }
 
@@ -806,6 +882,9 @@ mod tests {
                 "o: `timestamp(ms` is missing its closing `)`",
             ]
         );
-        assert_eq!(errors(json!(["id"])), ["a schema must be a mapping of field names to types, not a list"]);
+        assert_eq!(
+            errors(json!(["id"])),
+            ["a schema must be a mapping of field names to types, not a list"]
+        );
     }
 }

@@ -4,9 +4,9 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder, Float64Builder,
-    Int8Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder, TimestampMicrosecondBuilder,
-    UInt64Builder,
+    BinaryBuilder, BooleanBuilder, Date32Builder, Decimal128Builder, Float32Builder,
+    Float64Builder, Int8Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    TimestampMicrosecondBuilder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, Fields, Schema, SchemaRef, TimeUnit};
@@ -20,7 +20,9 @@ use super::{JsonDecoder, JsonEncoder, JsonOptions, infer_schema};
 fn encode(batch: &RecordBatch) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
     let mut ends = Vec::new();
-    JsonEncoder::new().encode(batch, &mut out, &mut ends).expect("encodes");
+    JsonEncoder::new()
+        .encode(batch, &mut out, &mut ends)
+        .expect("encodes");
     let mut start = 0;
     ends.iter()
         .map(|&end| {
@@ -34,8 +36,17 @@ fn encode(batch: &RecordBatch) -> Vec<Vec<u8>> {
 /// Decodes rows that must all be good.
 fn decode_all(schema: SchemaRef, rows: &[Vec<u8>]) -> RecordBatch {
     let values: Vec<Option<&[u8]>> = rows.iter().map(|r| Some(r.as_slice())).collect();
-    let decoded = JsonDecoder::new(schema, JsonOptions::default()).expect("decoder").decode(&values);
-    assert_eq!(decoded.errors, [], "rows: {:?}", rows.iter().map(|r| String::from_utf8_lossy(r)).collect::<Vec<_>>());
+    let decoded = JsonDecoder::new(schema, JsonOptions::default())
+        .expect("decoder")
+        .decode(&values);
+    assert_eq!(
+        decoded.errors,
+        [],
+        "rows: {:?}",
+        rows.iter()
+            .map(|r| String::from_utf8_lossy(r))
+            .collect::<Vec<_>>()
+    );
     decoded.batch
 }
 
@@ -79,7 +90,10 @@ fn inferred_schema_decodes_its_samples() {
     let schema = Arc::new(infer_schema(values.iter().map(|v| v.as_bytes())).expect("inferred"));
     let rows: Vec<Vec<u8>> = values.iter().map(|v| v.as_bytes().to_vec()).collect();
     let batch = decode_all(schema, &rows);
-    let encoded: Vec<String> = encode(&batch).into_iter().map(|r| String::from_utf8_lossy(&r).into_owned()).collect();
+    let encoded: Vec<String> = encode(&batch)
+        .into_iter()
+        .map(|r| String::from_utf8_lossy(&r).into_owned())
+        .collect();
     assert_eq!(
         encoded,
         [
@@ -93,7 +107,11 @@ fn inferred_schema_decodes_its_samples() {
 fn rich_schema() -> SchemaRef {
     let inner = Fields::from(vec![
         Field::new("n", DataType::Int8, true),
-        Field::new("tags", DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))), true),
+        Field::new(
+            "tags",
+            DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            true,
+        ),
     ]);
     Arc::new(Schema::new(vec![
         Field::new("b", DataType::Boolean, true),
@@ -139,15 +157,44 @@ fn row() -> impl Strategy<Value = Row> {
     let finite32 = any::<f32>().prop_filter("finite", |f| f.is_finite());
     let micros = -62_167_219_200_000_000i64..=253_402_300_799_999_999i64;
     let dec = -(10i128.pow(38) - 1)..10i128.pow(38);
-    let tags = proptest::option::of(proptest::collection::vec(proptest::option::of(".{0,8}"), 0..4));
+    let tags = proptest::option::of(proptest::collection::vec(
+        proptest::option::of(".{0,8}"),
+        0..4,
+    ));
     (
-        (any::<Option<bool>>(), any::<Option<i64>>(), any::<Option<u64>>(), proptest::option::of(finite)),
-        (proptest::option::of(finite32), proptest::option::of("\\PC{0,12}|[\\x00-\\x1f\"\\\\]{0,4}"),
-         proptest::option::of(proptest::collection::vec(any::<u8>(), 0..12))),
-        (proptest::option::of(DAYS), proptest::option::of(micros), proptest::option::of(dec), any::<Option<i64>>()),
+        (
+            any::<Option<bool>>(),
+            any::<Option<i64>>(),
+            any::<Option<u64>>(),
+            proptest::option::of(finite),
+        ),
+        (
+            proptest::option::of(finite32),
+            proptest::option::of("\\PC{0,12}|[\\x00-\\x1f\"\\\\]{0,4}"),
+            proptest::option::of(proptest::collection::vec(any::<u8>(), 0..12)),
+        ),
+        (
+            proptest::option::of(DAYS),
+            proptest::option::of(micros),
+            proptest::option::of(dec),
+            any::<Option<i64>>(),
+        ),
         proptest::option::of((any::<Option<i8>>(), tags)),
     )
-        .prop_map(|((b, i, u, f), (g, s, bin), (d, ts, dec, j), st)| Row { b, i, u, f, g, s, bin, d, ts, dec, j, st })
+        .prop_map(|((b, i, u, f), (g, s, bin), (d, ts, dec, j), st)| Row {
+            b,
+            i,
+            u,
+            f,
+            g,
+            s,
+            bin,
+            d,
+            ts,
+            dec,
+            j,
+            st,
+        })
 }
 
 /// Builds a batch of [`rich_schema`] from rows.
@@ -162,9 +209,13 @@ fn build(rows: &[Row]) -> RecordBatch {
     let mut bin = BinaryBuilder::new();
     let mut d = Date32Builder::new();
     let mut ts = TimestampMicrosecondBuilder::new();
-    let mut dec = Decimal128Builder::new().with_precision_and_scale(38, 9).expect("dec");
+    let mut dec = Decimal128Builder::new()
+        .with_precision_and_scale(38, 9)
+        .expect("dec");
     let mut j = StringBuilder::new();
-    let DataType::Struct(inner) = schema.field(11).data_type().clone() else { unreachable!() };
+    let DataType::Struct(inner) = schema.field(11).data_type().clone() else {
+        unreachable!()
+    };
     let mut st = StructBuilder::from_fields(inner, rows.len());
     for row in rows {
         b.append_option(row.b);
@@ -179,12 +230,20 @@ fn build(rows: &[Row]) -> RecordBatch {
         dec.append_option(row.dec);
         j.append_option(row.j.map(|v| v.to_string()));
         let (n, tags) = row.st.clone().unwrap_or_default();
-        st.field_builder::<Int8Builder>(0).expect("n").append_option(n);
-        let list = st.field_builder::<ListBuilder<Box<dyn arrow_array::builder::ArrayBuilder>>>(1).expect("tags");
+        st.field_builder::<Int8Builder>(0)
+            .expect("n")
+            .append_option(n);
+        let list = st
+            .field_builder::<ListBuilder<Box<dyn arrow_array::builder::ArrayBuilder>>>(1)
+            .expect("tags");
         match tags {
             Some(tags) => {
                 for tag in tags {
-                    list.values().as_any_mut().downcast_mut::<StringBuilder>().expect("item").append_option(tag);
+                    list.values()
+                        .as_any_mut()
+                        .downcast_mut::<StringBuilder>()
+                        .expect("item")
+                        .append_option(tag);
                 }
                 list.append(true);
             }
@@ -193,9 +252,18 @@ fn build(rows: &[Row]) -> RecordBatch {
         st.append(row.st.is_some());
     }
     let columns: Vec<ArrayRef> = vec![
-        Arc::new(b.finish()), Arc::new(i.finish()), Arc::new(u.finish()), Arc::new(f.finish()),
-        Arc::new(g.finish()), Arc::new(s.finish()), Arc::new(bin.finish()), Arc::new(d.finish()),
-        Arc::new(ts.finish()), Arc::new(dec.finish()), Arc::new(j.finish()), Arc::new(st.finish()),
+        Arc::new(b.finish()),
+        Arc::new(i.finish()),
+        Arc::new(u.finish()),
+        Arc::new(f.finish()),
+        Arc::new(g.finish()),
+        Arc::new(s.finish()),
+        Arc::new(bin.finish()),
+        Arc::new(d.finish()),
+        Arc::new(ts.finish()),
+        Arc::new(dec.finish()),
+        Arc::new(j.finish()),
+        Arc::new(st.finish()),
     ];
     RecordBatch::try_new(schema, columns).expect("batch")
 }
@@ -207,7 +275,9 @@ fn json_value() -> impl Strategy<Value = serde_json::Value> {
         any::<bool>().prop_map(serde_json::Value::from),
         any::<i64>().prop_map(serde_json::Value::from),
         any::<u64>().prop_map(serde_json::Value::from),
-        any::<f64>().prop_filter("finite", |f| f.is_finite()).prop_map(serde_json::Value::from),
+        any::<f64>()
+            .prop_filter("finite", |f| f.is_finite())
+            .prop_map(serde_json::Value::from),
         "\\PC{0,8}".prop_map(serde_json::Value::from),
     ];
     leaf.prop_recursive(4, 32, 6, |inner| {

@@ -144,9 +144,8 @@ pub(crate) fn parse_timestamp(text: &str) -> Option<(i64, u32)> {
         }
         _ => return None,
     };
-    let seconds = days * SECONDS_PER_DAY
-        + i64::from(hour * 3600 + minute * 60 + second)
-        - offset_seconds;
+    let seconds =
+        days * SECONDS_PER_DAY + i64::from(hour * 3600 + minute * 60 + second) - offset_seconds;
     Some((seconds, nanos))
 }
 
@@ -312,7 +311,9 @@ pub(crate) fn parse_decimal(text: &str, precision: u8, scale: i8) -> Result<i128
     if dropped_nonzero {
         return Err(DecimalError::Precision);
     }
-    let limit = 10i128.checked_pow(u32::from(precision)).unwrap_or(i128::MAX);
+    let limit = 10i128
+        .checked_pow(u32::from(precision))
+        .unwrap_or(i128::MAX);
     if value >= limit {
         return Err(DecimalError::Precision);
     }
@@ -449,16 +450,31 @@ mod tests {
     #[test]
     fn timestamps_parse_in_every_accepted_form() {
         assert_eq!(ts("2024-05-01T12:30:00Z"), Some((1_714_566_600, 0)));
-        assert_eq!(ts("2024-05-01t12:30:00.5z"), Some((1_714_566_600, 500_000_000)));
-        assert_eq!(ts("2024-05-01 14:30:00.123456789+02:00"), Some((1_714_566_600, 123_456_789)));
+        assert_eq!(
+            ts("2024-05-01t12:30:00.5z"),
+            Some((1_714_566_600, 500_000_000))
+        );
+        assert_eq!(
+            ts("2024-05-01 14:30:00.123456789+02:00"),
+            Some((1_714_566_600, 123_456_789))
+        );
         assert_eq!(ts("2024-05-01T10:00:00-0230"), Some((1_714_566_600, 0)));
         assert_eq!(ts("2024-05-01T12:30:00"), Some((1_714_566_600, 0)));
         assert_eq!(ts("2024-05-01"), Some((1_714_521_600, 0)));
         assert_eq!(ts("1969-12-31T23:59:59.999Z"), Some((-1, 999_000_000)));
         for bad in [
-            "2024-13-01T00:00:00Z", "2023-02-29", "2024-05-01T24:00:00Z", "2024-05-01T12:30:00.Z",
-            "2024-05-01T12:30:00.1234567891Z", "2024-05-01T12:30Z", "2024-05-01X12:30:00Z",
-            "2024-05-01T12:30:00+2", "2024-05-01T12:30:00 UTC", "24-05-01", "", "2024-05-01T12:30:00ZZ",
+            "2024-13-01T00:00:00Z",
+            "2023-02-29",
+            "2024-05-01T24:00:00Z",
+            "2024-05-01T12:30:00.Z",
+            "2024-05-01T12:30:00.1234567891Z",
+            "2024-05-01T12:30Z",
+            "2024-05-01X12:30:00Z",
+            "2024-05-01T12:30:00+2",
+            "2024-05-01T12:30:00 UTC",
+            "24-05-01",
+            "",
+            "2024-05-01T12:30:00ZZ",
         ] {
             assert_eq!(ts(bad), None, "{bad}");
         }
@@ -500,7 +516,10 @@ mod tests {
         assert_eq!(parse_decimal(".5", 10, 2), Ok(50));
         assert_eq!(parse_decimal("0.000", 3, 2), Ok(0));
         assert_eq!(parse_decimal("99999999.99", 10, 2), Ok(9_999_999_999));
-        assert_eq!(parse_decimal("100000000", 10, 2), Err(DecimalError::Precision));
+        assert_eq!(
+            parse_decimal("100000000", 10, 2),
+            Err(DecimalError::Precision)
+        );
         assert_eq!(parse_decimal("1.234", 10, 2), Err(DecimalError::Scale));
         assert_eq!(parse_decimal("1e400", 38, 0), Err(DecimalError::Precision));
         assert_eq!(parse_decimal("1e-400", 38, 0), Err(DecimalError::Scale));
@@ -508,16 +527,31 @@ mod tests {
             parse_decimal("99999999999999999999999999999999999999", 38, 0),
             Ok(99_999_999_999_999_999_999_999_999_999_999_999_999)
         );
-        assert_eq!(parse_decimal("1234567890123456789012345678901234567890", 38, 0), Err(DecimalError::Precision));
-        for bad in ["", "-", ".", "1.2.3", "1e", "1e+", "abc", "1,5", "1e5.5", "--1"] {
-            assert_eq!(parse_decimal(bad, 10, 2), Err(DecimalError::Syntax), "{bad}");
+        assert_eq!(
+            parse_decimal("1234567890123456789012345678901234567890", 38, 0),
+            Err(DecimalError::Precision)
+        );
+        for bad in [
+            "", "-", ".", "1.2.3", "1e", "1e+", "abc", "1,5", "1e5.5", "--1",
+        ] {
+            assert_eq!(
+                parse_decimal(bad, 10, 2),
+                Err(DecimalError::Syntax),
+                "{bad}"
+            );
         }
     }
 
     #[test]
     fn decimals_format_with_their_scale() {
-        let cases: [(i128, i8, &str); 6] =
-            [(1234, 2, "12.34"), (-5, 3, "-0.005"), (0, 2, "0.00"), (7, 0, "7"), (12, -2, "1200"), (0, -2, "0")];
+        let cases: [(i128, i8, &str); 6] = [
+            (1234, 2, "12.34"),
+            (-5, 3, "-0.005"),
+            (0, 2, "0.00"),
+            (7, 0, "7"),
+            (12, -2, "1200"),
+            (0, -2, "0"),
+        ];
         for (value, scale, text) in cases {
             let mut out = Vec::new();
             push_decimal128(&mut out, value, scale);

@@ -58,5 +58,7 @@ impl BatchAck {
 /// consistent (every method finishes its change before returning), so the
 /// poison flag is ignored.
 pub fn lock(tracker: &Mutex<OffsetTracker>) -> std::sync::MutexGuard<'_, OffsetTracker> {
-    tracker.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    tracker
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -18,7 +18,7 @@ use rdkafka::producer::BaseRecord;
 
 use crate::record::RawRecord;
 use crate::runtime::ack::BatchAck;
-use crate::sink::kafka::{send, AckProducer};
+use crate::sink::kafka::{AckProducer, send};
 
 /// Why a record is bad.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,7 +95,9 @@ impl DeadLetter {
         }
         ack.expect(1);
         send(&self.producer, out).map_err(|e| {
-            ack.fail(format!("cannot hand a record to the dead-letter producer: {e}"));
+            ack.fail(format!(
+                "cannot hand a record to the dead-letter producer: {e}"
+            ));
             format!("cannot produce to dead-letter topic `{}`: {e}", self.topic)
         })
     }

@@ -10,7 +10,7 @@ use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use crate::format::infer::infer_schema;
 use crate::format::json::{JsonDecoder, JsonOptions, UnknownFields};
 use crate::plan::DecoderPlan;
-use crate::record::{metadata_columns, metadata_fields, RawRecord};
+use crate::record::{RawRecord, metadata_columns, metadata_fields};
 
 /// Decodes batches of one pipeline.
 pub struct Decoder {
@@ -79,7 +79,10 @@ impl Decoder {
     ///
     /// An inferred schema the decoder cannot fill, or columns that do not
     /// line up (a bug): the task stops rather than drop records.
-    pub fn decode(&mut self, raw: &[RawRecord]) -> Result<(RecordBatch, Vec<(usize, String)>), String> {
+    pub fn decode(
+        &mut self,
+        raw: &[RawRecord],
+    ) -> Result<(RecordBatch, Vec<(usize, String)>), String> {
         match &mut self.kind {
             Kind::Raw => {
                 let mut values = BinaryBuilder::with_capacity(raw.len(), 0);
@@ -198,7 +201,10 @@ where
 /// simd-json does not refuse when it stands alone.
 fn has_surrogate_escape(value: &[u8]) -> bool {
     value.windows(4).any(|w| {
-        w[0] == b'\\' && w[1] == b'u' && matches!(w[2], b'd' | b'D') && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+        w[0] == b'\\'
+            && w[1] == b'u'
+            && matches!(w[2], b'd' | b'D')
+            && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
     })
 }
 
@@ -228,21 +234,28 @@ mod tests {
 
     #[test]
     fn a_lone_surrogate_is_a_bad_record_and_a_pair_is_kept() {
-        let schema = crate::format::schema::parse_schema(&serde_json::json!({"s": "utf8"}))
-            .expect("schema");
+        let schema =
+            crate::format::schema::parse_schema(&serde_json::json!({"s": "utf8"})).expect("schema");
         let mut decoder = Decoder::new(&DecoderPlan::Json {
             schema: Some(Arc::new(schema)),
             infer_records: 10,
             unknown_fields: UnknownFields::Ignore,
         })
         .expect("decoder");
-        let raw = vec![record(r#"{"s":"\ud800"}"#), record(r#"{"s":"\ud83d\ude00"}"#)];
+        let raw = vec![
+            record(r#"{"s":"\ud800"}"#),
+            record(r#"{"s":"\ud83d\ude00"}"#),
+        ];
         let (batch, errors) = decoder.decode(&raw).expect("decodes");
         assert_eq!(batch.num_rows(), 1);
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].0, 0);
         assert!(errors[0].1.starts_with("invalid JSON: "), "{}", errors[0].1);
-        let s = batch.column(0).as_any().downcast_ref::<arrow_array::StringArray>().expect("utf8");
+        let s = batch
+            .column(0)
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .expect("utf8");
         assert_eq!(s.value(0), "\u{1F600}");
     }
 }

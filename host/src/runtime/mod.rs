@@ -14,13 +14,13 @@ pub mod offsets;
 pub mod task;
 
 use std::io::Write;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use crate::plan::TaskPlan;
 pub use metrics::{Metrics, Snapshot};
-pub use task::{run_task, Control, TaskError, TaskSummary};
+pub use task::{Control, TaskError, TaskSummary, run_task};
 
 /// How a run is shown.
 #[derive(Debug, Clone)]

@@ -40,7 +40,10 @@ impl OffsetTracker {
     pub fn begin(&mut self, id: u64, positions: &BTreeMap<TopicPartition, i64>) {
         self.pending.insert(id);
         for (tp, next) in positions {
-            self.queues.entry(tp.clone()).or_default().push_back((id, *next));
+            self.queues
+                .entry(tp.clone())
+                .or_default()
+                .push_back((id, *next));
         }
     }
 
@@ -178,9 +181,6 @@ mod tests {
         assert_eq!(t.revoke(&[tp(0)]), vec![(Arc::from("t"), 0, 10)]);
         // Batch 2 still covers partition 1, which was kept.
         t.complete(2);
-        assert_eq!(
-            t.take_committable(),
-            vec![(Arc::from("t"), 1, 8)]
-        );
+        assert_eq!(t.take_committable(), vec![(Arc::from("t"), 1, 8)]);
     }
 }

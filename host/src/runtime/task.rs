@@ -22,7 +22,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Int32Type, Int64Type};
 use arrow_array::{Array, RecordBatch};
 
-use super::ack::{lock, BatchAck};
+use super::ack::{BatchAck, lock};
 use super::dead_letter::{BadRecord, DeadLetter};
 use super::decode::Decoder;
 use super::metrics::Metrics;
@@ -30,12 +30,12 @@ use super::offsets::{OffsetTracker, TopicPartition};
 use crate::config::BadRecordPolicy;
 use crate::plan::{SinkPlan, SourcePlan, TaskPlan};
 use crate::record::{self, RawRecord};
-use crate::sink::file::{FileSink, StdoutSink};
-use crate::sink::kafka::{producer, KafkaSink};
 use crate::sink::Sink;
+use crate::sink::file::{FileSink, StdoutSink};
+use crate::sink::kafka::{KafkaSink, producer};
+use crate::source::Source;
 use crate::source::datagen::DatagenSource;
 use crate::source::kafka::KafkaSource;
-use crate::source::Source;
 use crate::transform::Transform;
 
 /// Batches that may wait for acknowledgement at once.
@@ -360,7 +360,11 @@ impl<'a> Task<'a> {
                     // timeout, running out of memory, or an error or bad
                     // output of its own): under `dead-letter` its rows are
                     // bad records, and the next batch gets a fresh start.
-                    let class = if e.is_crash() { "plugin-crash" } else { "plugin-failed" };
+                    let class = if e.is_crash() {
+                        "plugin-crash"
+                    } else {
+                        "plugin-failed"
+                    };
                     tracing::warn!(
                         pipeline = %self.plan.pipeline,
                         transform = %name,
@@ -389,7 +393,7 @@ impl<'a> Task<'a> {
                                         record::PARTITION,
                                         record::OFFSET
                                     ),
-                                })
+                                });
                             }
                         }
                     }
@@ -401,7 +405,7 @@ impl<'a> Task<'a> {
                         name: name.clone(),
                         first: first_position(raw),
                         message: e.to_string(),
-                    })
+                    });
                 }
             };
             for rejection in &output.rejected {
@@ -426,7 +430,7 @@ impl<'a> Task<'a> {
                                 record::PARTITION,
                                 record::OFFSET
                             ),
-                        })
+                        });
                     }
                 }
             }
@@ -595,7 +599,9 @@ fn origin_of(
             .map(|(i, r)| ((r.partition, r.offset), i))
             .collect()
     });
-    index.get(&(partition.value(row), offset.value(row))).copied()
+    index
+        .get(&(partition.value(row), offset.value(row)))
+        .copied()
 }
 
 #[cfg(test)]
@@ -672,8 +678,10 @@ mod tests {
             message.starts_with(&format!("bad record at datagen/0@{first_bad} (decode): ")),
             "{message}"
         );
-        assert!(message.ends_with(
-            "set `errors.on_bad_record: dead-letter` to set bad records aside instead"
-        ));
+        assert!(
+            message.ends_with(
+                "set `errors.on_bad_record: dead-letter` to set bad records aside instead"
+            )
+        );
     }
 }

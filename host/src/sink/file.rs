@@ -127,7 +127,9 @@ impl Sink for FileSink {
         self.ends.clear();
         self.encoder
             .encode(batch, &mut self.buffer, &mut self.ends)
-            .map_err(|e| SinkError::Encode { message: e.to_string() })?;
+            .map_err(|e| SinkError::Encode {
+                message: e.to_string(),
+            })?;
         let fail = |what: &str, e: std::io::Error| SinkError::File {
             path: self.path.display().to_string(),
             message: format!("{what}: {e}"),
@@ -181,7 +183,9 @@ impl Sink for StdoutSink {
         self.ends.clear();
         self.encoder
             .encode(batch, &mut self.buffer, &mut self.ends)
-            .map_err(|e| SinkError::Encode { message: e.to_string() })?;
+            .map_err(|e| SinkError::Encode {
+                message: e.to_string(),
+            })?;
         let mut out = std::io::stdout().lock();
         out.write_all(&self.buffer)
             .and_then(|()| out.flush())

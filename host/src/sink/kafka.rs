@@ -15,11 +15,11 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::TimestampMillisecondType;
 use arrow_array::{Array, ArrayRef, RecordBatch};
 use arrow_schema::DataType;
+use rdkafka::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header as KafkaHeader, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
-use rdkafka::ClientContext;
 
 use super::{Sink, SinkError};
 use crate::format::encode::JsonEncoder;
@@ -166,7 +166,7 @@ impl KafkaSink {
                                 "column `{}` must be binary or utf8, not {other}",
                                 record::KEY
                             ),
-                        })
+                        });
                     }
                 },
                 None => None,
@@ -182,7 +182,7 @@ impl KafkaSink {
                         record::headers_type(),
                         col.data_type()
                     ),
-                })
+                });
             }
             None => None,
         };
@@ -193,9 +193,15 @@ impl KafkaSink {
                 let col = column(batch, field).ok_or_else(|| SinkError::Encode {
                     message: format!("`topic_field` names `{field}`, which is not in the batch"),
                 })?;
-                Some(col.as_string_opt::<i32>().ok_or_else(|| SinkError::Encode {
-                    message: format!("`topic_field` column `{field}` must be utf8, not {}", col.data_type()),
-                })?)
+                Some(
+                    col.as_string_opt::<i32>()
+                        .ok_or_else(|| SinkError::Encode {
+                            message: format!(
+                                "`topic_field` column `{field}` must be utf8, not {}",
+                                col.data_type()
+                            ),
+                        })?,
+                )
             }
             None => None,
         };
@@ -211,9 +217,14 @@ impl KafkaSink {
 /// The text of each row of a key column.
 fn key_texts(col: &ArrayRef, name: &str) -> Result<Vec<Option<String>>, SinkError> {
     let formatter = arrow_cast_free_display(col).ok_or_else(|| SinkError::Encode {
-        message: format!("key column `{name}` has type {}, which cannot be a key", col.data_type()),
+        message: format!(
+            "key column `{name}` has type {}, which cannot be a key",
+            col.data_type()
+        ),
     })?;
-    Ok((0..col.len()).map(|i| (!col.is_null(i)).then(|| formatter(i))).collect())
+    Ok((0..col.len())
+        .map(|i| (!col.is_null(i)).then(|| formatter(i)))
+        .collect())
 }
 
 /// A per-row text view of simple columns.
@@ -256,7 +267,9 @@ impl Sink for KafkaSink {
             crate::config::SinkFormat::Json => self
                 .encoder
                 .encode(batch, &mut self.buffer, &mut self.ends)
-                .map_err(|e| SinkError::Encode { message: e.to_string() })?,
+                .map_err(|e| SinkError::Encode {
+                    message: e.to_string(),
+                })?,
             crate::config::SinkFormat::Raw => raw_values(batch, &mut self.buffer, &mut self.ends)?,
         }
         let parts = self.parts(batch)?;
@@ -326,9 +339,13 @@ fn raw_values<'a>(
     ends: &mut Vec<usize>,
 ) -> Result<(), SinkError> {
     let schema = batch.schema();
-    let col = schema.index_of("value").ok().map(|i| batch.column(i)).ok_or_else(|| SinkError::Encode {
-        message: "`format: raw` needs a column named `value`; the batch has none".to_owned(),
-    })?;
+    let col = schema
+        .index_of("value")
+        .ok()
+        .map(|i| batch.column(i))
+        .ok_or_else(|| SinkError::Encode {
+            message: "`format: raw` needs a column named `value`; the batch has none".to_owned(),
+        })?;
     let bytes_of: Box<dyn Fn(usize) -> &'a [u8] + 'a> = match col.data_type() {
         DataType::Binary => {
             let a = col.as_binary::<i32>();
@@ -341,7 +358,7 @@ fn raw_values<'a>(
         other => {
             return Err(SinkError::Encode {
                 message: format!("`format: raw` needs `value` to be binary or utf8, not {other}"),
-            })
+            });
         }
     };
     for row in 0..batch.num_rows() {

@@ -17,13 +17,44 @@ use crate::config::DatagenConfig;
 use crate::record::{Header, RawRecord};
 
 const FIRST: &[&str] = &[
-    "Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Margaret", "Ken", "Radia", "Linus",
-    "Frances", "John", "Sophie", "Tim", "Hedy", "Dennis", "Katherine", "Niklaus",
+    "Ada",
+    "Grace",
+    "Alan",
+    "Edsger",
+    "Barbara",
+    "Donald",
+    "Margaret",
+    "Ken",
+    "Radia",
+    "Linus",
+    "Frances",
+    "John",
+    "Sophie",
+    "Tim",
+    "Hedy",
+    "Dennis",
+    "Katherine",
+    "Niklaus",
 ];
 const LAST: &[&str] = &[
-    "Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Hamilton", "Thompson",
-    "Perlman", "Torvalds", "Allen", "Backus", "Wilson", "Berners-Lee", "Lamarr", "Ritchie",
-    "Johnson", "Wirth",
+    "Lovelace",
+    "Hopper",
+    "Turing",
+    "Dijkstra",
+    "Liskov",
+    "Knuth",
+    "Hamilton",
+    "Thompson",
+    "Perlman",
+    "Torvalds",
+    "Allen",
+    "Backus",
+    "Wilson",
+    "Berners-Lee",
+    "Lamarr",
+    "Ritchie",
+    "Johnson",
+    "Wirth",
 ];
 const TIERS: &[&str] = &["bronze", "silver", "gold", "platinum"];
 const CURRENCIES: &[&str] = &["EUR", "USD", "GBP", "JPY", "CHF"];
@@ -271,8 +302,17 @@ mod tests {
             serde_json::from_slice(&value.expect("a value")).expect("valid JSON");
         assert_eq!(value["id"], 1);
         assert_eq!(value["ts"], "2026-01-01T00:00:00.037Z");
-        assert!(value["customer"]["email"].as_str().expect("email").ends_with("@example.com"));
-        assert!(String::from_utf8(key).expect("utf8").starts_with("customer-"));
+        assert!(
+            value["customer"]["email"]
+                .as_str()
+                .expect("email")
+                .ends_with("@example.com")
+        );
+        assert!(
+            String::from_utf8(key)
+                .expect("utf8")
+                .starts_with("customer-")
+        );
         assert_eq!(headers[1].value.as_deref(), Some(&b"1"[..]));
     }
 

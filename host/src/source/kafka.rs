@@ -137,7 +137,9 @@ impl ConsumerContext for SourceContext {
         if let Rebalance::Assign(list) = rebalance {
             let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
             for e in list.elements() {
-                shared.eof.insert((Arc::from(e.topic()), e.partition()), false);
+                shared
+                    .eof
+                    .insert((Arc::from(e.topic()), e.partition()), false);
             }
             tracing::info!(
                 pipeline = %self.pipeline,
@@ -214,13 +216,17 @@ impl KafkaSource {
             flags: flags.clone(),
         };
         let consumer: BaseConsumer<SourceContext> =
-            config.create_with_context(context).map_err(|e| SourceError::Kafka {
-                message: format!("cannot create the consumer for `{}`: {e}", spec.brokers),
-            })?;
+            config
+                .create_with_context(context)
+                .map_err(|e| SourceError::Kafka {
+                    message: format!("cannot create the consumer for `{}`: {e}", spec.brokers),
+                })?;
         let topics: Vec<&str> = spec.subscription.iter().map(String::as_str).collect();
-        consumer.subscribe(&topics).map_err(|e| SourceError::Kafka {
-            message: format!("cannot subscribe to {topics:?}: {e}"),
-        })?;
+        consumer
+            .subscribe(&topics)
+            .map_err(|e| SourceError::Kafka {
+                message: format!("cannot subscribe to {topics:?}: {e}"),
+            })?;
         Ok(KafkaSource {
             consumer,
             shared,
@@ -337,8 +343,9 @@ impl Source for KafkaSource {
                     };
                     if self.flags.any_eof.load(Ordering::Acquire) {
                         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-                        if let Some(eof) =
-                            shared.eof.get_mut(&(record.topic.clone(), record.partition))
+                        if let Some(eof) = shared
+                            .eof
+                            .get_mut(&(record.topic.clone(), record.partition))
                         {
                             *eof = false;
                         }
@@ -359,7 +366,11 @@ impl Source for KafkaSource {
                     let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
                     shared.revoked.clone()
                 };
-                out.retain(|r| !revoked.iter().any(|(t, p)| *t == r.topic && *p == r.partition));
+                out.retain(|r| {
+                    !revoked
+                        .iter()
+                        .any(|(t, p)| *t == r.topic && *p == r.partition)
+                });
             }
         }
         let idle = out.len() == start_len && self.is_idle();
@@ -391,9 +402,11 @@ impl Source for KafkaSource {
         let assignment = self.consumer.assignment().map_err(|e| SourceError::Kafka {
             message: format!("cannot read the assignment to pause: {e}"),
         })?;
-        self.consumer.pause(&assignment).map_err(|e| SourceError::Kafka {
-            message: format!("cannot pause: {e}"),
-        })?;
+        self.consumer
+            .pause(&assignment)
+            .map_err(|e| SourceError::Kafka {
+                message: format!("cannot pause: {e}"),
+            })?;
         self.paused = true;
         Ok(())
     }
@@ -405,9 +418,11 @@ impl Source for KafkaSource {
         let assignment = self.consumer.assignment().map_err(|e| SourceError::Kafka {
             message: format!("cannot read the assignment to resume: {e}"),
         })?;
-        self.consumer.resume(&assignment).map_err(|e| SourceError::Kafka {
-            message: format!("cannot resume: {e}"),
-        })?;
+        self.consumer
+            .resume(&assignment)
+            .map_err(|e| SourceError::Kafka {
+                message: format!("cannot resume: {e}"),
+            })?;
         self.paused = false;
         Ok(())
     }
@@ -426,7 +441,13 @@ fn is_fatal(e: &KafkaError) -> bool {
     use rdkafka::types::RDKafkaErrorCode as C;
     matches!(
         e.rdkafka_error_code(),
-        Some(C::Fatal | C::InvalidGroupId | C::GroupAuthorizationFailed | C::TopicAuthorizationFailed
-            | C::SaslAuthenticationFailed | C::Authentication)
+        Some(
+            C::Fatal
+                | C::InvalidGroupId
+                | C::GroupAuthorizationFailed
+                | C::TopicAuthorizationFailed
+                | C::SaslAuthenticationFailed
+                | C::Authentication
+        )
     )
 }

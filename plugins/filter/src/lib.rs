@@ -396,9 +396,14 @@ impl BatchTransform for Filter {
             let row = u32::try_from(row).map_err(|_| "the batch has too many rows".to_owned())?;
             rejected.push((row, reason));
         }
-        let batch = arrow_select::filter::filter_record_batch(&batch, &arrow_array::BooleanArray::from(
-            (0..keep.len()).map(|i| Some(!keep.is_null(i) && keep.value(i))).collect::<Vec<_>>(),
-        ))
+        let batch = arrow_select::filter::filter_record_batch(
+            &batch,
+            &arrow_array::BooleanArray::from(
+                (0..keep.len())
+                    .map(|i| Some(!keep.is_null(i) && keep.value(i)))
+                    .collect::<Vec<_>>(),
+            ),
+        )
         .map_err(|e| format!("cannot filter the batch on field `{}`: {e}", self.field))?;
         Ok(Output { batch, rejected })
     }

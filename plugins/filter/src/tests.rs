@@ -320,9 +320,15 @@ fn config_errors() {
 
 #[test]
 fn otherwise_reject_turns_failing_rows_into_rejections() {
-    let mut f = filter(json!({"field": "amount", "op": ">", "value": 100, "otherwise": "reject"})).unwrap();
+    let mut f =
+        filter(json!({"field": "amount", "op": ">", "value": 100, "otherwise": "reject"})).unwrap();
     let out = f.transform(batch()).unwrap();
-    let ids = out.batch.column(0).as_any().downcast_ref::<Int64Array>().unwrap();
+    let ids = out
+        .batch
+        .column(0)
+        .as_any()
+        .downcast_ref::<Int64Array>()
+        .unwrap();
     let kept: Vec<i64> = ids.values().to_vec();
     let mut expected_rejected = Vec::new();
     for (row, id) in [1i64, 2, 3, 4].iter().enumerate() {
@@ -338,6 +344,7 @@ fn otherwise_reject_turns_failing_rows_into_rejections() {
 
 #[test]
 fn otherwise_takes_only_drop_or_reject() {
-    let err = filter(json!({"field": "amount", "op": ">", "value": 1, "otherwise": "keep"})).unwrap_err();
+    let err =
+        filter(json!({"field": "amount", "op": ">", "value": 1, "otherwise": "keep"})).unwrap_err();
     assert!(err.contains("`otherwise`"), "{err}");
 }

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-use sabot_tests::{repo_root, sabot_bin, unique_name, Broker, ConsumedRecord, TestRecord};
+use sabot_tests::{Broker, ConsumedRecord, TestRecord, repo_root, sabot_bin, unique_name};
 
 /// How the test orders are made: record `i` is good unless it is one of the
 /// malformed kinds, placed every 400th record.
@@ -139,11 +139,17 @@ pub fn assert_success(out: &Output) {
 }
 
 pub fn pipeline(name: &str) -> String {
-    repo_root().join("pipelines").join(name).display().to_string()
+    repo_root()
+        .join("pipelines")
+        .join(name)
+        .display()
+        .to_string()
 }
 
 pub fn header<'a>(r: &'a ConsumedRecord, name: &str) -> Option<&'a str> {
-    r.header(name).flatten().and_then(|v| std::str::from_utf8(v).ok())
+    r.header(name)
+        .flatten()
+        .and_then(|v| std::str::from_utf8(v).ok())
 }
 
 /// The environment of the orders pipelines, on fresh topics and groups.
@@ -179,7 +185,10 @@ impl OrdersRun {
             ("ORDERS_FILE_DLQ_TOPIC", file_dlq_topic.clone()),
             ("ORDERS_FILE", file.display().to_string()),
             ("MASK_KEY", "test-mask-key".to_owned()),
-            ("KAFKA_SESSION_TIMEOUT_MS", broker.session_timeout_ms().to_string()),
+            (
+                "KAFKA_SESSION_TIMEOUT_MS",
+                broker.session_timeout_ms().to_string(),
+            ),
         ];
         OrdersRun {
             env,
@@ -205,7 +214,11 @@ impl OrdersRun {
 
 /// Whether `output` carries `input`'s values: every input field equal (numbers
 /// by value), fields only in the output null.
-pub fn json_equivalent(input: &serde_json::Value, output: &serde_json::Value, path: &str) -> Result<(), String> {
+pub fn json_equivalent(
+    input: &serde_json::Value,
+    output: &serde_json::Value,
+    path: &str,
+) -> Result<(), String> {
     use serde_json::Value;
     match (input, output) {
         (Value::Object(a), Value::Object(b)) => {
@@ -239,7 +252,11 @@ pub fn json_equivalent(input: &serde_json::Value, output: &serde_json::Value, pa
                 (_, _, Some(x), Some(y)) => x == y,
                 _ => a.as_f64() == b.as_f64(),
             };
-            if same { Ok(()) } else { Err(format!("{path}: {a} became {b}")) }
+            if same {
+                Ok(())
+            } else {
+                Err(format!("{path}: {a} became {b}"))
+            }
         }
         (a, b) if a == b => Ok(()),
         (a, b) => Err(format!("{path}: {a} became {b}")),
@@ -251,7 +268,6 @@ pub fn write(dir: &Path, name: &str, text: &str) -> String {
     std::fs::write(&path, text).expect("write");
     path.display().to_string()
 }
-
 
 /// Poll `done` every 50 ms for at most `limit`; its last answer.
 pub fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
