@@ -72,11 +72,7 @@ fn ids_in(lines: &[serde_json::Value]) -> BTreeMap<u64, usize> {
 }
 
 fn lines_of(path: &std::path::Path) -> Vec<serde_json::Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_default()
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    common::complete_lines(path)
 }
 
 #[test]
@@ -101,6 +97,7 @@ fn sigterm_finishes_the_batch_commits_and_exits_zero() {
         "{}",
         stderr(&out)
     );
+    assert!(run.file_is_whole(), "the file ends in a torn line");
     assert_eq!(run.file_lines().len(), kept);
     assert_eq!(
         broker.committed(&run.file_group, &run.input),
@@ -160,6 +157,14 @@ fn a_second_member_joining_the_group_neither_loses_nor_repeats_records() {
     let out_b = terminate(second);
     assert_eq!(out_a.status.code(), Some(0), "{}", stderr(&out_a));
     assert_eq!(out_b.status.code(), Some(0), "{}", stderr(&out_b));
+    for file in [&file_a, &file_b] {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        assert!(
+            text.ends_with('\n'),
+            "{} ends in a torn line",
+            file.display()
+        );
+    }
 
     let ids = all();
     assert_eq!(ids.keys().copied().collect::<BTreeSet<u64>>(), kept);

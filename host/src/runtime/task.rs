@@ -267,9 +267,6 @@ impl<'a> Task<'a> {
             raw.clear();
             let want = self.decoder.records_wanted(self.plan.max_records);
             let status = self.source.poll_batch(want, self.plan.max_wait, &mut raw)?;
-            // The rebalance callback already settled revoked partitions'
-            // offsets; nothing in flight here belongs to them any more.
-            let _ = self.source.take_revoked();
             self.check_failure()?;
 
             if raw.is_empty() {

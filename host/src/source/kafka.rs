@@ -59,7 +59,7 @@ pub struct FeedProgress {
 /// State the rebalance callback shares with the task.
 #[derive(Debug, Default)]
 struct Shared {
-    /// Partitions revoked since the task last asked.
+    /// Partitions revoked since the poll loop last looked.
     revoked: Vec<TopicPartition>,
     /// Partitions at their end (set on EOF, cleared by a record).
     eof: HashMap<TopicPartition, bool>,
@@ -68,10 +68,12 @@ struct Shared {
 /// Flags the poll loop reads without taking the [`Shared`] lock.
 #[derive(Debug, Default)]
 struct Flags {
-    /// Partitions were revoked and not yet taken by the task.
+    /// Partitions were revoked and the poll loop has not looked yet.
     revoked: AtomicBool,
     /// Some partition is marked at its end.
     any_eof: AtomicBool,
+    /// The task is paused: partitions assigned meanwhile start paused too.
+    paused: AtomicBool,
 }
 
 /// The consumer's context: handles rebalances.
@@ -133,8 +135,13 @@ impl ConsumerContext for SourceContext {
         self.flags.revoked.store(true, Ordering::Release);
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         if let Rebalance::Assign(list) = rebalance {
+            if self.flags.paused.load(Ordering::Acquire) {
+                if let Err(e) = consumer.pause(list) {
+                    tracing::warn!(pipeline = %self.pipeline, error = %e, "cannot pause newly assigned partitions");
+                }
+            }
             let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
             for e in list.elements() {
                 shared
@@ -281,7 +288,35 @@ impl Source for KafkaSource {
             } else {
                 (deadline - now).min(Duration::from_millis(100))
             };
-            match self.consumer.poll(timeout) {
+            let polled = self.consumer.poll(timeout);
+            // A rebalance runs inside `poll`. Records fetched before it
+            // from partitions it took away belong to their next owner, who
+            // reads them again from the last commit; what `poll` returns
+            // after it comes from the new assignment and is kept, even
+            // when the same partition came straight back to this member.
+            if self.flags.revoked.swap(false, Ordering::AcqRel) {
+                let revoked = std::mem::take(
+                    &mut self
+                        .shared
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .revoked,
+                );
+                let before = out.len();
+                out.retain(|r| {
+                    !revoked
+                        .iter()
+                        .any(|(t, p)| *t == r.topic && *p == r.partition)
+                });
+                if out.len() != before {
+                    tracing::debug!(
+                        pipeline = %self.pipeline,
+                        dropped = before - out.len(),
+                        "records fetched before a rebalance left for the partitions' next owner"
+                    );
+                }
+            }
+            match polled {
                 None => {
                     now = Instant::now();
                     if out.len() == start_len && self.is_idle() {
@@ -359,19 +394,6 @@ impl Source for KafkaSource {
                     out.push(record);
                 }
             }
-            // Records of partitions revoked during this poll belong to
-            // their next owner now.
-            if self.flags.revoked.load(Ordering::Acquire) {
-                let revoked = {
-                    let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-                    shared.revoked.clone()
-                };
-                out.retain(|r| {
-                    !revoked
-                        .iter()
-                        .any(|(t, p)| *t == r.topic && *p == r.partition)
-                });
-            }
         }
         let idle = out.len() == start_len && self.is_idle();
         Ok(SourceStatus { idle })
@@ -408,6 +430,7 @@ impl Source for KafkaSource {
                 message: format!("cannot pause: {e}"),
             })?;
         self.paused = true;
+        self.flags.paused.store(true, Ordering::Release);
         Ok(())
     }
 
@@ -424,15 +447,8 @@ impl Source for KafkaSource {
                 message: format!("cannot resume: {e}"),
             })?;
         self.paused = false;
+        self.flags.paused.store(false, Ordering::Release);
         Ok(())
-    }
-
-    fn take_revoked(&mut self) -> Vec<(Arc<str>, i32)> {
-        if !self.flags.revoked.swap(false, Ordering::AcqRel) {
-            return Vec::new();
-        }
-        let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        std::mem::take(&mut shared.revoked)
     }
 }
 

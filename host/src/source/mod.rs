@@ -70,10 +70,4 @@ pub trait Source: Send {
     ///
     /// The client refused.
     fn resume(&mut self) -> Result<(), SourceError>;
-
-    /// Partitions revoked since the last call: the task drops in-flight
-    /// work for them. Sources without partitions return nothing.
-    fn take_revoked(&mut self) -> Vec<(Arc<str>, i32)> {
-        Vec::new()
-    }
 }

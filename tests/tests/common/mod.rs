@@ -203,13 +203,31 @@ impl OrdersRun {
         }
     }
 
+    /// The file sink's complete lines, parsed. A line still being written
+    /// (no newline yet) is left for the next look.
     pub fn file_lines(&self) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(&self.file)
-            .unwrap_or_default()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
-            .collect()
+        complete_lines(&self.file)
     }
+
+    /// Whether the file sink's output ends in a whole line (or is empty).
+    pub fn file_is_whole(&self) -> bool {
+        let text = std::fs::read_to_string(&self.file).unwrap_or_default();
+        text.is_empty() || text.ends_with('\n')
+    }
+}
+
+/// The newline-terminated lines of a JSON-lines file being written by
+/// another process, parsed; a bad complete line fails the test.
+pub fn complete_lines(path: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let whole = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    whole
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}")))
+        .collect()
 }
 
 /// Whether `output` carries `input`'s values: every input field equal (numbers
