@@ -24,6 +24,8 @@ use std::thread::JoinHandle;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::plan::{PlanOptions, SourcePlan, TaskPlan, plan};
 use crate::runtime::{Control, Metrics, Snapshot, run_task};
+use crate::source::datagen::SourcePosition;
+use crate::source::group::{self, GroupError, GroupOffset, OffsetChange};
 use crate::transform::Engine;
 
 /// What the user asked a connector to be.
@@ -126,6 +128,17 @@ pub enum WorkerError {
     /// The request does not fit the connector's state.
     #[error("{0}")]
     Conflict(String),
+    /// The request is malformed or names what the connector does not have.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Offsets may change only while the connector is stopped.
+    #[error(
+        "connector {0} must be STOPPED before its offsets change; stop it with `PUT /connectors/{0}/stop` first"
+    )]
+    NotStopped(String),
+    /// The Kafka cluster refused or did not answer.
+    #[error("{0}")]
+    Unavailable(String),
     /// Something the worker cannot do.
     #[error("{0}")]
     Internal(String),
@@ -153,6 +166,26 @@ struct Connector {
     target: TargetState,
     tasks: Vec<TaskSlot>,
     restarting: bool,
+    /// How far a generated source was acknowledged (unused for Kafka).
+    position: Arc<SourcePosition>,
+}
+
+/// A connector's source offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectorOffsets {
+    /// The committed offsets of its consumer group, per partition.
+    Kafka(Vec<GroupOffset>),
+    /// Records of its generated source acknowledged so far.
+    Generated(u64),
+}
+
+/// A change to a connector's source offsets.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OffsetsChange {
+    /// Move partitions of its consumer group.
+    Kafka(Vec<OffsetChange>),
+    /// Start its generated source after this many records.
+    Generated(u64),
 }
 
 struct Inner {
@@ -230,6 +263,22 @@ impl Worker {
         spec: ConnectorSpec,
         initial: TargetState,
     ) -> Result<(), WorkerError> {
+        self.create_at(name, spec, initial, 0)
+    }
+
+    /// Create connector `name` with its generated source `position`
+    /// records in (as kept from an earlier run).
+    ///
+    /// # Errors
+    ///
+    /// It exists, or its pipeline does not plan.
+    pub fn create_at(
+        &self,
+        name: &str,
+        spec: ConnectorSpec,
+        initial: TargetState,
+        position: u64,
+    ) -> Result<(), WorkerError> {
         if lock(&self.inner.connectors).contains_key(name) {
             return Err(WorkerError::Exists(name.to_owned()));
         }
@@ -244,6 +293,7 @@ impl Worker {
             target: initial,
             tasks: Vec::new(),
             restarting: false,
+            position: Arc::new(SourcePosition::at(position)),
         };
         if initial != TargetState::Stopped {
             start_tasks(&mut connector);
@@ -275,6 +325,7 @@ impl Worker {
                         target: TargetState::Running,
                         tasks: Vec::new(),
                         restarting: false,
+                        position: Arc::default(),
                     };
                     start_tasks(&mut connector);
                     connectors.insert(name.to_owned(), connector);
@@ -466,7 +517,7 @@ impl Worker {
             }
             c.restarting = true;
             let paused = c.target == TargetState::Paused;
-            let fresh = spawn_task(&c.plan, task, paused);
+            let fresh = spawn_task(c, task, paused);
             Ok(std::mem::replace(&mut c.tasks[task], fresh))
         })??;
         // The new task is started before the old one is joined: stopping
@@ -506,6 +557,95 @@ impl Worker {
         })
     }
 
+    /// Connector `name`'s source offsets: its consumer group's committed
+    /// offsets, or how far its generated source got.
+    ///
+    /// # Errors
+    ///
+    /// No such connector, or the cluster did not answer.
+    pub fn offsets(&self, name: &str) -> Result<ConnectorOffsets, WorkerError> {
+        let (source, position) = self.with(name, |c| (c.plan.source.clone(), c.position.get()))?;
+        match source {
+            SourcePlan::Kafka(spec) => group::committed(&spec, self.inner.options.connect_timeout)
+                .map(ConnectorOffsets::Kafka)
+                .map_err(group_error),
+            SourcePlan::Datagen(_) => Ok(ConnectorOffsets::Generated(position)),
+        }
+    }
+
+    /// Change connector `name`'s source offsets. Only while it is stopped,
+    /// as in Kafka Connect, so no task races the change.
+    ///
+    /// # Errors
+    ///
+    /// No such connector, it is not stopped, the change does not fit its
+    /// source, or the cluster refused.
+    pub fn alter_offsets(&self, name: &str, change: OffsetsChange) -> Result<(), WorkerError> {
+        let (source, position) = self.stopped_source(name)?;
+        match (source, change) {
+            (SourcePlan::Kafka(spec), OffsetsChange::Kafka(changes)) => {
+                group::alter(&spec, &changes, self.inner.options.connect_timeout)
+                    .map(drop)
+                    .map_err(group_error)
+            }
+            (SourcePlan::Datagen(_), OffsetsChange::Generated(records)) => {
+                position.set(records);
+                tracing::info!(connector = name, records, "datagen position altered");
+                Ok(())
+            }
+            (SourcePlan::Kafka(_), OffsetsChange::Generated(_)) => {
+                Err(WorkerError::BadRequest(format!(
+                    "connector {name} reads Kafka: name partitions as {{\"kafka_topic\": T, \"kafka_partition\": P}} and offsets as {{\"kafka_offset\": N}}"
+                )))
+            }
+            (SourcePlan::Datagen(_), OffsetsChange::Kafka(_)) => {
+                Err(WorkerError::BadRequest(format!(
+                    "connector {name} generates its records: its one partition is {{\"source\": \"datagen\"}} and its offset {{\"position\": N}}"
+                )))
+            }
+        }
+    }
+
+    /// Forget connector `name`'s source offsets: it starts again from the
+    /// beginning (or, for Kafka, from its `start`). Only while stopped.
+    ///
+    /// # Errors
+    ///
+    /// No such connector, it is not stopped, or the cluster refused.
+    pub fn reset_offsets(&self, name: &str) -> Result<(), WorkerError> {
+        let (source, position) = self.stopped_source(name)?;
+        match source {
+            SourcePlan::Kafka(spec) => {
+                group::reset(&spec, self.inner.options.connect_timeout).map_err(group_error)
+            }
+            SourcePlan::Datagen(_) => {
+                position.set(0);
+                tracing::info!(connector = name, "datagen position reset");
+                Ok(())
+            }
+        }
+    }
+
+    /// How far connector `name`'s generated source got, for keeping; `None`
+    /// for a Kafka source, whose offsets Kafka keeps.
+    pub fn position(&self, name: &str) -> Option<u64> {
+        self.with(name, |c| match c.plan.source {
+            SourcePlan::Datagen(_) => Some(c.position.get()),
+            SourcePlan::Kafka(_) => None,
+        })
+        .ok()
+        .flatten()
+    }
+
+    fn stopped_source(&self, name: &str) -> Result<(SourcePlan, Arc<SourcePosition>), WorkerError> {
+        self.with(name, |c| {
+            if c.target != TargetState::Stopped || !c.tasks.is_empty() {
+                return Err(WorkerError::NotStopped(name.to_owned()));
+            }
+            Ok((c.plan.source.clone(), c.position.clone()))
+        })?
+    }
+
     /// Stop every task of every connector, each committing what it did.
     pub fn shutdown(&self) {
         let tasks: Vec<TaskSlot> = lock(&self.inner.connectors)
@@ -526,13 +666,19 @@ impl Worker {
 
 fn start_tasks(c: &mut Connector) {
     let paused = c.target == TargetState::Paused;
-    c.tasks = (0..c.spec.tasks_max.max(1))
-        .map(|i| spawn_task(&c.plan, i, paused))
-        .collect();
+    // A generated source is one sequence: more tasks would repeat it.
+    let count = match c.plan.source {
+        SourcePlan::Kafka(_) => c.spec.tasks_max.max(1),
+        SourcePlan::Datagen(_) => 1,
+    };
+    c.tasks = (0..count).map(|i| spawn_task(c, i, paused)).collect();
 }
 
-fn spawn_task(plan: &TaskPlan, id: usize, paused: bool) -> TaskSlot {
-    let control = Arc::new(Control::new(false));
+fn spawn_task(c: &Connector, id: usize, paused: bool) -> TaskSlot {
+    let plan = &c.plan;
+    let mut control = Control::new(false);
+    control.position = Some(c.position.clone());
+    let control = Arc::new(control);
     control.paused.store(paused, Ordering::Release);
     let metrics = Arc::new(Metrics::default());
     let outcome = Arc::new(Mutex::new(Outcome::Running));
@@ -579,6 +725,14 @@ fn trace(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+fn group_error(e: GroupError) -> WorkerError {
+    match e {
+        GroupError::Invalid(m) => WorkerError::BadRequest(m),
+        GroupError::Busy(m) => WorkerError::Conflict(m),
+        GroupError::Kafka(m) => WorkerError::Unavailable(m),
+    }
 }
 
 fn stop_and_join(tasks: Vec<TaskSlot>) {

@@ -929,6 +929,7 @@ async fn openapi_lists_every_route() {
         "/connectors/{name}/resume",
         "/connectors/{name}/stop",
         "/connectors/{name}/topics",
+        "/connectors/{name}/offsets",
         "/connector-plugins",
         "/connector-plugins/{class}/config/validate",
         "/pipelines",
@@ -937,7 +938,7 @@ async fn openapi_lists_every_route() {
     ] {
         assert!(paths.iter().any(|p| *p == path), "{path} is missing");
     }
-    assert_eq!(paths.len(), 18);
+    assert_eq!(paths.len(), 19);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -973,6 +974,116 @@ async fn connectors_come_back_from_the_state_folder() {
     let (_, status) = reborn.call("GET", "/connectors/kept/status", None).await;
     assert_eq!(status["connector"]["state"], json!("PAUSED"));
     assert_eq!(status["tasks"][0]["state"], json!("PAUSED"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsets_of_a_generated_source_change_only_while_stopped_and_are_kept() {
+    let server = Server::new();
+    let (status, _) = server.create_datagen("gen", 2000).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let lines = || {
+        std::fs::read_to_string(server.out("gen.jsonl"))
+            .unwrap_or_default()
+            .lines()
+            .count()
+    };
+    eventually("records in the file", async || {
+        (lines() >= 50).then_some(())
+    })
+    .await;
+
+    // Readable while running; the position only grows.
+    let (status, body) = server.call("GET", "/connectors/gen/offsets", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body["offsets"][0]["partition"],
+        json!({"source": "datagen"})
+    );
+    assert!(body["offsets"][0]["offset"]["position"].is_u64(), "{body}");
+
+    let alter =
+        json!({"offsets": [{"partition": {"source": "datagen"}, "offset": {"position": 10}}]});
+    let (status, body) = server
+        .call("PATCH", "/connectors/gen/offsets", Some(alter.clone()))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        error(
+            400,
+            "connector gen must be STOPPED before its offsets change; stop it with `PUT /connectors/gen/stop` first"
+        )
+    );
+    let (status, _) = server.call("DELETE", "/connectors/gen/offsets", None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // Stopped: the position is every record written, and it can move.
+    assert_eq!(
+        server.call("PUT", "/connectors/gen/stop", None).await.0,
+        StatusCode::NO_CONTENT
+    );
+    let written = lines() as u64;
+    let (_, body) = server.call("GET", "/connectors/gen/offsets", None).await;
+    assert_eq!(
+        body,
+        json!({"offsets": [{"partition": {"source": "datagen"}, "offset": {"position": written}}]})
+    );
+    let (status, body) = server
+        .call("PATCH", "/connectors/gen/offsets", Some(alter))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    assert_eq!(
+        server.call("GET", "/connectors/gen/offsets", None).await.1["offsets"][0]["offset"],
+        json!({"position": 10})
+    );
+    let (status, body) = server
+        .call(
+            "PATCH",
+            "/connectors/gen/offsets",
+            Some(json!({"offsets": [{"partition": {"kafka_topic": "t", "kafka_partition": 0}, "offset": {"kafka_offset": 1}}]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["message"],
+        json!(
+            "connector gen generates its records: its one partition is {\"source\": \"datagen\"} and its offset {\"position\": N}"
+        )
+    );
+
+    // The position is kept in the state folder with the connector.
+    server.state.worker().shutdown();
+    let again = state_in(server.dir.path(), None);
+    again.restore();
+    let reborn = Server {
+        state: again,
+        dir: tempfile::tempdir().expect("a folder"),
+    };
+    assert_eq!(
+        reborn.call("GET", "/connectors/gen/offsets", None).await.1["offsets"][0]["offset"],
+        json!({"position": 10})
+    );
+    assert_eq!(
+        reborn
+            .call("DELETE", "/connectors/gen/offsets", None)
+            .await
+            .0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        reborn.call("GET", "/connectors/gen/offsets", None).await.1["offsets"][0]["offset"],
+        json!({"position": 0})
+    );
+    assert_eq!(
+        reborn
+            .call("GET", "/connectors/missing/offsets", None)
+            .await,
+        (
+            StatusCode::NOT_FOUND,
+            error(404, "Connector missing not found")
+        )
+    );
 }
 
 /// The flat dialect's mapping, key by key, as YAML tree.

@@ -84,6 +84,11 @@ impl From<WorkerError> for ApiError {
                 "Cannot complete request momentarily due to stale configuration (typically caused by a concurrent config change)",
             ),
             WorkerError::Conflict(message) => ApiError::new(StatusCode::CONFLICT, message),
+            WorkerError::BadRequest(message) => ApiError::bad_request(message),
+            e @ WorkerError::NotStopped(_) => ApiError::bad_request(e.to_string()),
+            WorkerError::Unavailable(message) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message)
+            }
             WorkerError::Internal(message) => ApiError::internal("the worker failed", message),
         }
     }

@@ -19,7 +19,9 @@ use tower_http::trace::TraceLayer;
 
 use super::dialect::{self, Translated};
 use super::redact::redact;
-use super::{ApiError, AppState, MAX_BODY_BYTES, Submitted, parse_target, plugins, target_name};
+use super::{
+    ApiError, AppState, MAX_BODY_BYTES, Submitted, offsets, parse_target, plugins, target_name,
+};
 use crate::config::{ConfigError, LoadedPipeline, Problem};
 use crate::worker::{ConnectorSpec, ConnectorStatus, TargetState, WorkerError};
 
@@ -49,6 +51,12 @@ pub fn router(state: AppState) -> Router {
         .route("/connectors/{name}/resume", put(resume_connector))
         .route("/connectors/{name}/stop", put(stop_connector))
         .route("/connectors/{name}/topics", get(connector_topics))
+        .route(
+            "/connectors/{name}/offsets",
+            get(offsets::get)
+                .patch(offsets::alter)
+                .delete(offsets::reset),
+        )
         .route("/connector-plugins", get(plugins::list))
         .route(
             "/connector-plugins/{class}/config/validate",
@@ -227,7 +235,7 @@ fn query_flag(pairs: &[(String, String)], key: &str) -> Result<bool, ApiError> {
 }
 
 /// Run a blocking call on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
 ) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(f)
@@ -318,6 +326,18 @@ pub(crate) fn create_blocking(
     submitted: Submitted,
     target: TargetState,
 ) -> Result<(), ApiError> {
+    create_blocking_at(state, name, submitted, target, 0)
+}
+
+/// Create connector `name` (blocking) with its generated source
+/// `position` records in.
+pub(crate) fn create_blocking_at(
+    state: &AppState,
+    name: &str,
+    submitted: Submitted,
+    target: TargetState,
+    position: u64,
+) -> Result<(), ApiError> {
     if state.configs().contains_key(name) {
         return Err(WorkerError::Exists(name.to_owned()).into());
     }
@@ -325,7 +345,7 @@ pub(crate) fn create_blocking(
     state
         .inner
         .worker
-        .create(name, spec, target)
+        .create_at(name, spec, target, position)
         .map_err(|e| worker_error(e, &translated))?;
     state.configs().insert(name.to_owned(), submitted);
     state.persist(name);

@@ -29,6 +29,7 @@
 pub mod dialect;
 mod error;
 mod handlers;
+mod offsets;
 mod plugins;
 pub mod redact;
 pub mod store;
@@ -51,6 +52,10 @@ use crate::transform::Engine;
 use crate::worker::{TargetState, Worker};
 use dialect::Defaults;
 use store::{Store, StoredConnector};
+
+/// How often the positions of generated sources are written to the
+/// state folder while they run.
+const POSITION_INTERVAL: Duration = Duration::from_secs(5);
 
 /// Request bodies larger than this are refused with 413: 1 MiB, far more
 /// than any connector config.
@@ -183,7 +188,8 @@ impl AppState {
                 config: stored.config,
                 base_dir: stored.base_dir,
             };
-            match handlers::create_blocking(self, &stored.name, submitted, target) {
+            let position = stored.position.unwrap_or(0);
+            match handlers::create_blocking_at(self, &stored.name, submitted, target, position) {
                 Ok(()) => {
                     tracing::info!(connector = %stored.name, target = %stored.target, "connector restored")
                 }
@@ -267,6 +273,7 @@ impl AppState {
             config: submitted.config,
             target: target_name(target).to_owned(),
             base_dir: submitted.base_dir,
+            position: self.inner.worker.position(name),
         };
         if let Err(e) = store.save(&stored) {
             tracing::error!(connector = name, error = %e, "cannot keep the connector in the state folder; it will be lost on restart");
@@ -364,7 +371,26 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    let app: Router = router(state);
+    let app: Router = router(state.clone());
+    // Generated sources move on their own; keep their positions now and
+    // then, so a crash repeats at most a few seconds of records.
+    let keeper = state.clone();
+    runtime.spawn(async move {
+        let mut kept: BTreeMap<String, u64> = BTreeMap::new();
+        let mut tick = tokio::time::interval(POSITION_INTERVAL);
+        loop {
+            tick.tick().await;
+            let _writes = keeper.inner.writes.lock().await;
+            for name in keeper.inner.worker.names() {
+                if let Some(p) = keeper.inner.worker.position(&name)
+                    && kept.get(&name) != Some(&p)
+                {
+                    keeper.persist(&name);
+                    kept.insert(name, p);
+                }
+            }
+        }
+    });
     let result = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(args.listen)
             .await
@@ -378,6 +404,12 @@ fn serve(args: ServeArgs) -> Result<(), String> {
     });
     tracing::info!("stopping every task");
     worker.shutdown();
+    // The tasks are done: keep where generated sources ended.
+    for name in worker.names() {
+        if worker.position(&name).is_some() {
+            state.persist(&name);
+        }
+    }
     result
 }
 

@@ -1,6 +1,6 @@
 //! Connectors kept across restarts of `sabot serve`: one JSON file per
-//! connector in the state folder, holding its config as submitted and its
-//! target state.
+//! connector in the state folder, holding its config as submitted, its
+//! target state and, for a generated source, how far it got.
 //!
 //! Files are written to a temporary name, synced and renamed, so a crash
 //! leaves either the old file or the new one, never half of one. The
@@ -27,6 +27,10 @@ pub struct StoredConnector {
     pub target: String,
     /// The folder relative paths in the config are resolved against.
     pub base_dir: PathBuf,
+    /// How many records a generated source had acknowledged; absent for a
+    /// Kafka source, whose offsets its consumer group keeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u64>,
 }
 
 /// The state folder.

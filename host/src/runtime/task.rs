@@ -34,7 +34,7 @@ use crate::sink::Sink;
 use crate::sink::file::{FileSink, StdoutSink};
 use crate::sink::kafka::{KafkaSink, producer};
 use crate::source::Source;
-use crate::source::datagen::DatagenSource;
+use crate::source::datagen::{DatagenSource, SourcePosition};
 use crate::source::kafka::KafkaSource;
 use crate::transform::Transform;
 
@@ -61,6 +61,9 @@ pub struct Control {
     pub until_idle: bool,
     /// New transforms to swap in at the next batch boundary.
     swap: Mutex<Option<Vec<crate::plan::TransformPlan>>>,
+    /// Where a generated source starts and how far it was acknowledged,
+    /// when its progress is kept across runs.
+    pub position: Option<Arc<SourcePosition>>,
 }
 
 impl std::fmt::Debug for Control {
@@ -163,7 +166,7 @@ pub fn run_task(
     metrics: &Metrics,
 ) -> Result<TaskSummary, TaskError> {
     let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
-    let mut task = Task::start(plan, tracker.clone(), metrics)?;
+    let mut task = Task::start(plan, tracker.clone(), metrics, control.position.clone())?;
     let result = task.run(control);
     let drained = task.drain();
     match (result, drained) {
@@ -195,10 +198,14 @@ impl<'a> Task<'a> {
         plan: &'a TaskPlan,
         tracker: Arc<Mutex<OffsetTracker>>,
         metrics: &'a Metrics,
+        position: Option<Arc<SourcePosition>>,
     ) -> Result<Self, TaskError> {
         let source: Box<dyn Source> = match &plan.source {
             SourcePlan::Kafka(spec) => Box::new(KafkaSource::new(spec, tracker.clone())?),
-            SourcePlan::Datagen(config) => Box::new(DatagenSource::new(config)),
+            SourcePlan::Datagen(config) => Box::new(DatagenSource::new(
+                config,
+                position.unwrap_or_default(),
+            )),
         };
         let sink: Box<dyn Sink> = match &plan.sink {
             SinkPlan::Kafka(spec) => Box::new(KafkaSink::new(spec.clone())?),

@@ -7,6 +7,7 @@
 //! deliberately bad (`bad_ratio`) so the dead-letter path has work.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -185,6 +186,33 @@ impl Pacer {
     }
 }
 
+/// How many records of a generated source were acknowledged: where its
+/// next run starts. Shared by the task and whoever keeps it across runs
+/// (`sabot serve` stores it with the connector).
+#[derive(Debug, Default)]
+pub struct SourcePosition {
+    acknowledged: AtomicU64,
+}
+
+impl SourcePosition {
+    /// A position `records` records in.
+    pub fn at(records: u64) -> Self {
+        SourcePosition {
+            acknowledged: AtomicU64::new(records),
+        }
+    }
+
+    /// Records acknowledged so far.
+    pub fn get(&self) -> u64 {
+        self.acknowledged.load(Ordering::Acquire)
+    }
+
+    /// Move to `records`.
+    pub fn set(&self, records: u64) {
+        self.acknowledged.store(records, Ordering::Release);
+    }
+}
+
 /// The `datagen` source: generated records straight into the pipeline.
 #[derive(Debug)]
 pub struct DatagenSource {
@@ -194,18 +222,34 @@ pub struct DatagenSource {
     topic: Arc<str>,
     offset: i64,
     paused: bool,
+    position: Arc<SourcePosition>,
 }
 
 impl DatagenSource {
-    /// A source for `config`.
-    pub fn new(config: &DatagenConfig) -> Self {
+    /// A source for `config`, starting after the records `position` says
+    /// were acknowledged: the generator runs past them, so a run resumed
+    /// from a position gives the records an uninterrupted run would.
+    pub fn new(config: &DatagenConfig, position: Arc<SourcePosition>) -> Self {
+        let skip = position.get();
+        let skip = config.records.map_or(skip, |n| skip.min(n));
+        let mut generator = OrderGenerator::new(config.seed, config.bad_ratio);
+        for _ in 0..skip {
+            generator.next_record();
+        }
+        if skip > 0 {
+            tracing::info!(
+                records = skip,
+                "datagen resumes after the acknowledged records"
+            );
+        }
         DatagenSource {
-            generator: OrderGenerator::new(config.seed, config.bad_ratio),
-            remaining: config.records,
+            generator,
+            remaining: config.records.map(|n| n - skip),
             pacer: Pacer::new(config.rate),
             topic: Arc::from("datagen"),
-            offset: 0,
+            offset: i64::try_from(skip).unwrap_or(i64::MAX),
             paused: false,
+            position,
         }
     }
 }
@@ -265,8 +309,11 @@ impl Source for DatagenSource {
         })
     }
 
-    fn commit(&mut self, _offsets: &[(Arc<str>, i32, i64)]) -> Result<(), SourceError> {
-        // Generated records have nowhere to be re-read from.
+    fn commit(&mut self, offsets: &[(Arc<str>, i32, i64)]) -> Result<(), SourceError> {
+        // One partition; its committed offset counts the records done.
+        if let Some((_, _, next)) = offsets.iter().max_by_key(|(_, _, next)| *next) {
+            self.position.set(u64::try_from(*next).unwrap_or(0));
+        }
         Ok(())
     }
 
@@ -318,12 +365,15 @@ mod tests {
 
     #[test]
     fn the_source_stops_after_its_records() {
-        let mut source = DatagenSource::new(&DatagenConfig {
-            records: Some(2500),
-            rate: None,
-            seed: 1,
-            bad_ratio: 0.0,
-        });
+        let mut source = DatagenSource::new(
+            &DatagenConfig {
+                records: Some(2500),
+                rate: None,
+                seed: 1,
+                bad_ratio: 0.0,
+            },
+            Arc::default(),
+        );
         let mut total = 0;
         loop {
             let mut out = Vec::new();
@@ -336,5 +386,50 @@ mod tests {
             }
         }
         assert_eq!(total, 2500);
+    }
+
+    fn values(source: &mut DatagenSource, n: usize) -> Vec<Option<Vec<u8>>> {
+        let mut out = Vec::new();
+        while out.len() < n {
+            source
+                .poll_batch(n - out.len(), Duration::from_millis(10), &mut out)
+                .expect("poll");
+        }
+        out.into_iter().map(|r| r.value).collect()
+    }
+
+    #[test]
+    fn a_source_resumed_from_a_position_continues_the_sequence() {
+        let config = DatagenConfig {
+            records: Some(100),
+            rate: None,
+            seed: 5,
+            bad_ratio: 0.2,
+        };
+        let mut whole = DatagenSource::new(&config, Arc::default());
+        let all = values(&mut whole, 100);
+
+        let position = Arc::new(SourcePosition::default());
+        let mut first = DatagenSource::new(&config, position.clone());
+        let head = values(&mut first, 40);
+        first
+            .commit(&[(Arc::from("datagen"), 0, 40)])
+            .expect("commit");
+        assert_eq!(position.get(), 40);
+
+        let mut rest = DatagenSource::new(&config, position);
+        let mut out = Vec::new();
+        loop {
+            let status = rest
+                .poll_batch(1000, Duration::from_millis(10), &mut out)
+                .expect("poll");
+            if status.idle {
+                break;
+            }
+        }
+        assert_eq!(out[0].offset, 40);
+        let tail: Vec<Option<Vec<u8>>> = out.into_iter().map(|r| r.value).collect();
+        assert_eq!(tail.len(), 60);
+        assert_eq!([head, tail].concat(), all);
     }
 }

@@ -6,6 +6,7 @@
 //! never commit on their own.
 
 pub mod datagen;
+pub mod group;
 pub mod kafka;
 
 use std::sync::Arc;
