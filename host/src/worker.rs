@@ -728,6 +728,9 @@ fn trace(e: &dyn std::error::Error) -> String {
 }
 
 fn group_error(e: GroupError) -> WorkerError {
+    if !matches!(e, GroupError::Invalid(_)) {
+        tracing::warn!(error = %e, "connector offsets");
+    }
     match e {
         GroupError::Invalid(m) => WorkerError::BadRequest(m),
         GroupError::Busy(m) => WorkerError::Conflict(m),

@@ -286,3 +286,200 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
     assert!(!state.join(format!("{name}.json")).exists());
     serve.stop();
 }
+
+/// The connector's offsets as `{partition: offset}` of `topic`.
+fn offsets_of(serve: &Serve, name: &str, topic: &str) -> (u16, Vec<(i64, i64)>) {
+    let (status, body) = serve.call("GET", &format!("/connectors/{name}/offsets"), None);
+    let entries = body["offsets"].as_array().cloned().unwrap_or_default();
+    let mut out = Vec::new();
+    for e in entries {
+        assert_eq!(e["partition"]["kafka_topic"], json!(topic), "{e}");
+        out.push((
+            e["partition"]["kafka_partition"]
+                .as_i64()
+                .expect("a partition"),
+            e["offset"]["kafka_offset"].as_i64().expect("an offset"),
+        ));
+    }
+    (status, out)
+}
+
+fn sorted_ids(file: &Path) -> Vec<u64> {
+    let mut ids: Vec<u64> = lines(file)
+        .iter()
+        .map(|v| v["id"].as_u64().expect("an id"))
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+#[test]
+fn offsets_are_read_moved_by_offset_and_time_and_reset_while_stopped() {
+    let broker = kafka();
+    let topic = broker.new_topic("offsets", 2);
+    let dir = tempfile::tempdir().expect("a folder");
+    let out: PathBuf = dir.path().join("out.jsonl");
+    let name = unique_name("offsets");
+    const T0: i64 = 1_700_000_000_000;
+    let record = |id: u64, partition: i32, at: i64| {
+        TestRecord::value(format!("{{\"id\":{id},\"item\":\"box-{id}\"}}"))
+            .with_partition(partition)
+            .with_timestamp(at)
+    };
+    let mut records: Vec<TestRecord> = (0..6).map(|i| record(i, 0, T0 + i as i64 * 1000)).collect();
+    records.extend((0..4).map(|i| record(100 + i, 1, T0 + i as i64 * 1000)));
+    broker.produce(&topic, &records);
+
+    let serve = Serve::start(free_port(), &dir.path().join("state"), &broker.bootstrap());
+    let config = json!({
+        "connector.class": "org.apache.kafka.connect.file.FileStreamSinkConnector",
+        "topics": topic,
+        "file": out.display().to_string(),
+        "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+        "value.converter.schemas.enable": "false",
+        "consumer.override.session.timeout.ms": broker.session_timeout_ms().to_string(),
+        "sabot.batch.max.wait": "20ms",
+        "sabot.file.sync": "false",
+    });
+    let (status, body) = serve.call(
+        "POST",
+        "/connectors",
+        Some(&json!({ "name": name, "config": config })),
+    );
+    assert_eq!(status, 201, "{body}");
+    let all: Vec<u64> = (0..6).chain(100..104).collect();
+    assert!(
+        wait_until(Duration::from_secs(30), || offsets_of(
+            &serve, &name, &topic
+        )
+        .1 == vec![(0, 6), (1, 4)]),
+        "the committed offsets reach the ends: {:?}",
+        offsets_of(&serve, &name, &topic)
+    );
+    assert_eq!(sorted_ids(&out), all);
+
+    // Running: offsets are read, not changed.
+    let path = format!("/connectors/{name}/offsets");
+    let to_two = json!({"offsets": [{
+        "partition": {"kafka_topic": topic, "kafka_partition": 0},
+        "offset": {"kafka_offset": 2}
+    }]});
+    let (status, body) = serve.call("PATCH", &path, Some(&to_two));
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["message"],
+        json!(format!(
+            "connector {name} must be STOPPED before its offsets change; stop it with `PUT /connectors/{name}/stop` first"
+        ))
+    );
+    assert_eq!(serve.call("DELETE", &path, None).0, 400);
+
+    // Stopped: partition 0 goes back to offset 2, and records 2..6 are
+    // read again once resumed.
+    assert_eq!(
+        serve
+            .call("PUT", &format!("/connectors/{name}/stop"), None)
+            .0,
+        204
+    );
+    let (status, body) = serve.call("PATCH", &path, Some(&to_two));
+    assert_eq!(status, 200, "{body}");
+    assert!(body["message"].is_string(), "{body}");
+    assert_eq!(
+        offsets_of(&serve, &name, &topic),
+        (200, vec![(0, 2), (1, 4)])
+    );
+    let (status, body) = serve.call(
+        "PATCH",
+        &path,
+        Some(&json!({"offsets": [{"partition": {"kafka_topic": "elsewhere", "kafka_partition": 0}, "offset": {"kafka_offset": 0}}]})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["message"],
+        json!(format!(
+            "topic `elsewhere` is not one this connector reads (it reads [\"{topic}\"]); name one of its topics"
+        ))
+    );
+    let (status, body) = serve.call(
+        "PATCH",
+        &path,
+        Some(&json!({"offsets": [{"partition": {"kafka_topic": topic, "kafka_partition": 7}, "offset": {"kafka_offset": 0}}]})),
+    );
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        body["message"],
+        json!(format!(
+            "topic `{topic}` has no partition 7; its partitions are 0 to 1"
+        ))
+    );
+
+    assert_eq!(
+        serve
+            .call("PUT", &format!("/connectors/{name}/resume"), None)
+            .0,
+        202
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || offsets_of(
+            &serve, &name, &topic
+        )
+        .1 == vec![(0, 6), (1, 4)]),
+        "the connector reads to the ends again"
+    );
+    let mut again = all.clone();
+    again.extend(2..6);
+    again.sort_unstable();
+    assert_eq!(sorted_ids(&out), again);
+
+    // By time, for every partition of the topic: partition 0 moves to its
+    // first record at or after T0 + 4 s; partition 1 has none, so it goes
+    // to its end.
+    assert_eq!(
+        serve
+            .call("PUT", &format!("/connectors/{name}/stop"), None)
+            .0,
+        204
+    );
+    let (status, body) = serve.call(
+        "PATCH",
+        &path,
+        Some(&json!({"offsets": [{"partition": {"kafka_topic": topic}, "offset": {"kafka_timestamp": T0 + 4000}}]})),
+    );
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        offsets_of(&serve, &name, &topic),
+        (200, vec![(0, 4), (1, 4)])
+    );
+
+    // Reset: the group is forgotten and everything is read again.
+    let (status, body) = serve.call("DELETE", &path, None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(offsets_of(&serve, &name, &topic), (200, vec![]));
+    assert_eq!(
+        serve
+            .call("PUT", &format!("/connectors/{name}/resume"), None)
+            .0,
+        202
+    );
+    assert!(
+        wait_until(Duration::from_secs(30), || offsets_of(
+            &serve, &name, &topic
+        )
+        .1 == vec![(0, 6), (1, 4)]),
+        "the connector reads everything after the reset"
+    );
+    let mut thrice = again.clone();
+    thrice.extend(all.iter().copied());
+    thrice.sort_unstable();
+    assert_eq!(sorted_ids(&out), thrice);
+
+    assert_eq!(
+        serve.call("GET", "/connectors/missing/offsets", None),
+        (
+            404,
+            json!({ "error_code": 404, "message": "Connector missing not found" })
+        )
+    );
+    serve.stop();
+}

@@ -146,7 +146,12 @@ pub fn committed(
     for (topic, partition) in &partitions {
         list.add_partition(topic, *partition);
     }
-    let committed = consumer.committed_offsets(list, timeout).map_err(|e| {
+    // A group coordinator that is still loading answers with an error;
+    // ask again until the time is up.
+    let committed = retrying(timeout, |left| {
+        consumer.committed_offsets(list.clone(), left)
+    })
+    .map_err(|e| {
         GroupError::Kafka(format!(
             "cannot read the offsets of group `{}`: {e}",
             spec.group
@@ -335,6 +340,28 @@ fn watermarks(
                 "cannot read the offsets of `{topic}` partition {partition}: {e}"
             ))
         })
+}
+
+/// Call `f` with the time left until it succeeds or `timeout` has passed;
+/// its last error then.
+fn retrying<T>(
+    timeout: Duration,
+    mut f: impl FnMut(Duration) -> rdkafka::error::KafkaResult<T>,
+) -> rdkafka::error::KafkaResult<T> {
+    let deadline = std::time::Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match f(left.max(Duration::from_millis(100))) {
+            Ok(v) => return Ok(v),
+            Err(e) if std::time::Instant::now() + Duration::from_millis(200) >= deadline => {
+                return Err(e);
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "offsets not readable yet; asking again");
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+    }
 }
 
 /// Run `future` to its end on this thread. rdkafka's admin futures are
