@@ -24,6 +24,17 @@ PY_REQUIREMENTS=(
   "fastavro==1.13.1"
   "pyarrow==26.0.1"
   "componentize-py==0.25.1"
+  "kafka-connect-py==1.0.0"
+  "schemathesis==4.32.5"
+  # confluent-kafka's SchemaRegistryClient (its `schemaregistry` extra).
+  "attrs==26.1.0"
+  "authlib==1.9.10"
+  "cachetools==8.0.2"
+  "httpx2==2.16.2"
+  # confluent-kafka's Protobuf and JSON Schema serializers.
+  "protobuf==7.36.2"
+  "googleapis-common-protos==1.76.0"
+  "jsonschema==4.26.0"
 )
 TANSU_SHA256="38a00e200dd4ab0abae267e1c39814e3967c633908de889a7c7210290dcd0723"
 WEBHOOKS_EXAMPLES="@octokit/webhooks-examples@7.6.1"

@@ -9,6 +9,9 @@
 //!
 //! - `identity/…`: `identity.wasm` (batch world), which decodes the Arrow
 //!   IPC stream it is given and encodes the same batch back;
+//! - `identity_fuel/…`: the same plugin loaded with fuel metering and run
+//!   under a budget no call reaches, which is what every plugin would pay
+//!   if metering were always on;
 //! - `record_world/…`: `python-redact.wasm` (record world) with
 //!   `{"fields": []}`, which parses every record's JSON value and writes it
 //!   back unchanged; left out, with a line on standard error, when the
@@ -171,9 +174,9 @@ fn load(engine: &Engine, path: &Path) -> Plugin {
     Plugin::load(engine, path).unwrap_or_else(|e| panic!("load `{}`: {e}", path.display()))
 }
 
-/// A running transform of `plugin` with `config`.
-fn start(plugin: &Plugin, config: &serde_json::Value) -> Transform {
-    Transform::new(plugin, config, Limits::default(), "bench")
+/// A running transform of `plugin` with `config` under `limits`.
+fn start(plugin: &Plugin, config: &serde_json::Value, limits: Limits) -> Transform {
+    Transform::new(plugin, config, limits, "bench")
         .unwrap_or_else(|e| panic!("start `{}`: {e}", plugin.info().name))
 }
 
@@ -185,10 +188,16 @@ fn group<'a>(c: &'a mut Criterion, name: &str) -> BenchmarkGroup<'a, WallTime> {
     group
 }
 
-/// One call of `transform` on each batch size; checks first that the
-/// plugin gives back every row.
-fn per_call(c: &mut Criterion, name: &str, plugin: &Plugin, config: &serde_json::Value) {
-    let mut transform = start(plugin, config);
+/// One call of `transform` on each batch size under `limits`; checks first
+/// that the plugin gives back every row.
+fn per_call(
+    c: &mut Criterion,
+    name: &str,
+    plugin: &Plugin,
+    config: &serde_json::Value,
+    limits: Limits,
+) {
+    let mut transform = start(plugin, config, limits);
     let mut group = group(c, name);
     for rows in SIZES {
         let batch = orders(rows);
@@ -220,7 +229,35 @@ fn identity(c: &mut Criterion) {
     let (engine, _dir) = engine_in_temp();
     let plugin = load(&engine, &path);
     assert_eq!(plugin.world(), World::Batch);
-    per_call(c, "identity", &plugin, &serde_json::Value::Null);
+    per_call(
+        c,
+        "identity",
+        &plugin,
+        &serde_json::Value::Null,
+        Limits::default(),
+    );
+}
+
+/// `identity.wasm` compiled with fuel metering, one call per batch, with a
+/// budget of 2^40 units a call, far more than a 10,000-row batch spends.
+fn identity_fuel(c: &mut Criterion) {
+    let Some(path) = dist("identity") else {
+        panic!("`plugins/dist/identity.wasm` is missing; build it with `plugins/build.sh`");
+    };
+    let (engine, _dir) = engine_in_temp();
+    let plugin = Plugin::load_metered(&engine, &path)
+        .unwrap_or_else(|e| panic!("load `{}` metered: {e}", path.display()));
+    let limits = Limits {
+        fuel: Some(1 << 40),
+        ..Limits::default()
+    };
+    per_call(
+        c,
+        "identity_fuel",
+        &plugin,
+        &serde_json::Value::Null,
+        limits,
+    );
 }
 
 /// `python-redact.wasm` redacting nothing, one call per batch.
@@ -237,6 +274,7 @@ fn record_world(c: &mut Criterion) {
         "record_world",
         &plugin,
         &serde_json::json!({"fields": []}),
+        Limits::default(),
     );
 }
 
@@ -359,7 +397,9 @@ fn instantiate(c: &mut Criterion) {
         };
         let (engine, _dir) = engine_in_temp();
         let plugin = load(&engine, &path);
-        group.bench_function(name, |b| b.iter(|| black_box(start(&plugin, &config))));
+        group.bench_function(name, |b| {
+            b.iter(|| black_box(start(&plugin, &config, Limits::default())))
+        });
     }
     group.finish();
 }
@@ -407,6 +447,7 @@ fn load_cache(c: &mut Criterion) {
 criterion_group!(
     benches,
     identity,
+    identity_fuel,
     record_world,
     host_ipc,
     host_json,

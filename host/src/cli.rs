@@ -436,6 +436,7 @@ fn describe(plan: &TaskPlan) -> String {
         SinkPlan::Kafka(k) => format!("kafka {}", k.topic),
         SinkPlan::File { path, .. } => format!("file {}", path.display()),
         SinkPlan::Stdout => "stdout".to_owned(),
+        SinkPlan::Parquet(spec) => format!("parquet {}", spec.dir.display()),
     };
     format!(
         "pipeline `{}`: {source} → [{}] → {sink}",

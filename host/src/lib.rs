@@ -21,6 +21,7 @@ pub mod format;
 pub mod plan;
 pub mod record;
 pub mod runtime;
+pub mod schema;
 pub mod sink;
 pub mod source;
 pub mod transform;

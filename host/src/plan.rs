@@ -63,6 +63,15 @@ pub enum SourcePlan {
 pub enum DecoderPlan {
     /// Value bytes as a binary column.
     Raw,
+    /// Values framed with a registered schema's id.
+    Registered {
+        /// Avro, Protobuf or JSON Schema.
+        kind: crate::config::RegisteredKind,
+        /// Where the schemas are.
+        registry: crate::config::RegistryConfig,
+        /// The Avro schema values are read as, if any.
+        reader_schema: Option<String>,
+    },
     /// JSON objects.
     Json {
         /// The schema, or `None` to infer it.
@@ -103,6 +112,8 @@ pub enum SinkPlan {
     },
     /// Standard output.
     Stdout,
+    /// Rolled Parquet files in a folder.
+    Parquet(crate::sink::parquet::ParquetSinkSpec),
 }
 
 /// Where bad records go.
@@ -217,7 +228,12 @@ pub fn plan(
             properties,
             feed: feed.as_ref().map(|f| f.progress.clone()),
         };
-        let decoder = decoder_plan(&kafka.format, "source.kafka.format", &mut problems);
+        let decoder = decoder_plan(
+            &kafka.format,
+            config.schema_registry.as_ref(),
+            "source.kafka.format",
+            &mut problems,
+        );
         (SourcePlan::Kafka(spec), decoder)
     } else if let Some(datagen) = &config.source.datagen {
         let decoder = DecoderPlan::Json {
@@ -241,7 +257,13 @@ pub fn plan(
                 continue;
             }
         };
-        let plugin = match Plugin::load(engine, &file) {
+        // Only a transform with a budget pays for metered code.
+        let loaded_plugin = if t.fuel.is_some() {
+            Plugin::load_metered(engine, &file)
+        } else {
+            Plugin::load(engine, &file)
+        };
+        let plugin = match loaded_plugin {
             Ok(plugin) => plugin,
             Err(e) => {
                 problems.push(Problem::new(format!("{path}.plugin"), e.to_string()));
@@ -259,6 +281,7 @@ pub fn plan(
                 .as_deref()
                 .and_then(|s| parse_size(s).ok())
                 .unwrap_or(defaults::PLUGIN_MAX_MEMORY),
+            fuel: t.fuel,
         };
         let config_value = serde_json::Value::Object(t.config.clone());
         let grants = Grants {
@@ -307,7 +330,12 @@ pub fn plan(
             topic: kafka.topic.clone(),
             topic_field: kafka.topic_field.clone(),
             key_field: kafka.key_field.clone(),
-            format: kafka.format,
+            format: with_registry(
+                kafka.format.clone(),
+                config.schema_registry.as_ref(),
+                &mut problems,
+            ),
+            record_name: config.name.clone(),
             properties: kafka
                 .properties
                 .iter()
@@ -319,6 +347,23 @@ pub fn plan(
             path: file.path.clone(),
             sync: file.sync,
         }
+    } else if let Some(p) = &config.sink.parquet {
+        use crate::config::ParquetCompressionConfig as C;
+        use crate::sink::parquet::{ParquetCompression, ParquetSinkSpec};
+        SinkPlan::Parquet(ParquetSinkSpec {
+            dir: p.path.clone(),
+            prefix: config.name.clone(),
+            roll_records: p.roll_records,
+            roll_bytes: crate::config::parse_size(&p.roll_bytes).unwrap_or(128 << 20) as u64,
+            roll_interval: crate::config::parse_duration(&p.roll_interval)
+                .unwrap_or(Duration::from_secs(300)),
+            compression: match p.compression {
+                C::Zstd => ParquetCompression::Zstd,
+                C::Snappy => ParquetCompression::Snappy,
+                C::None => ParquetCompression::None,
+            },
+            metadata: p.metadata,
+        })
     } else {
         SinkPlan::Stdout
     };
@@ -391,11 +436,57 @@ fn fail(loaded: &LoadedPipeline, problems: Vec<Problem>) -> ConfigError {
 
 fn decoder_plan(
     format: &crate::config::FormatConfig,
+    top_registry: Option<&crate::config::RegistryConfig>,
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> DecoderPlan {
+    use crate::config::RegisteredKind;
     if format.raw.is_some() {
         return DecoderPlan::Raw;
+    }
+    let registered = [
+        (
+            "avro",
+            RegisteredKind::Avro,
+            format.avro.as_ref().map(|a| a.registry.as_ref()),
+        ),
+        (
+            "protobuf",
+            RegisteredKind::Protobuf,
+            format.protobuf.as_ref().map(|f| f.registry.as_ref()),
+        ),
+        (
+            "json_schema",
+            RegisteredKind::JsonSchema,
+            format.json_schema.as_ref().map(|f| f.registry.as_ref()),
+        ),
+    ];
+    for (name, kind, own) in registered {
+        let Some(own) = own else { continue };
+        let Some(registry) = own.or(top_registry).cloned() else {
+            problems.push(Problem::new(
+                format!("{path}.{name}.registry"),
+                "no schema registry; set `schema_registry: URL` at the top of the file or `registry: URL` here",
+            ));
+            return DecoderPlan::Raw;
+        };
+        if let Err(e) = check_registry_url(&registry.url) {
+            problems.push(Problem::new(format!("{path}.{name}.registry"), e));
+        }
+        let reader_schema = format.avro.as_ref().and_then(|a| a.reader_schema.clone());
+        if let Some(text) = &reader_schema
+            && let Err(e) = crate::format::avro::AvroSchema::parse(text, &[])
+        {
+            problems.push(Problem::new(
+                format!("{path}.avro.reader_schema"),
+                e.to_string(),
+            ));
+        }
+        return DecoderPlan::Registered {
+            kind,
+            registry,
+            reader_schema,
+        };
     }
     let json = format.json.clone().unwrap_or_default();
     let infer_records = json.infer_records.unwrap_or(defaults::INFER_RECORDS);
@@ -426,6 +517,56 @@ fn decoder_plan(
         infer_records,
         unknown_fields,
     }
+}
+
+/// Whether `url` can name a registry.
+fn check_registry_url(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{url}` is not a registry URL; write `http://HOST:PORT` or `https://HOST:PORT`"
+        ))
+    }
+}
+
+/// A sink format with its registry filled in from the pipeline's
+/// `schema_registry` when it names none.
+fn with_registry(
+    format: crate::config::SinkFormat,
+    top: Option<&crate::config::RegistryConfig>,
+    problems: &mut Vec<Problem>,
+) -> crate::config::SinkFormat {
+    use crate::config::{RegisteredKind, SinkFormat};
+    let SinkFormat::Registered(mut f) = format else {
+        return format;
+    };
+    let name = match f.kind {
+        RegisteredKind::Avro => "avro",
+        RegisteredKind::Protobuf => "protobuf",
+        RegisteredKind::JsonSchema => "json_schema",
+    };
+    if f.options.registry.is_none() {
+        f.options.registry = top.cloned();
+    }
+    match &f.options.registry {
+        None => problems.push(Problem::new(
+            format!("sink.kafka.format.{name}.registry"),
+            "no schema registry; set `schema_registry: URL` at the top of the file or `registry: URL` here",
+        )),
+        Some(r) => {
+            if let Err(e) = check_registry_url(&r.url) {
+                problems.push(Problem::new(format!("sink.kafka.format.{name}.registry"), e));
+            }
+        }
+    }
+    if f.options.use_latest && f.options.schema.is_some() {
+        problems.push(Problem::new(
+            format!("sink.kafka.format.{name}.use_latest"),
+            "is set with `schema`; the latest version is the schema then, so leave one out",
+        ));
+    }
+    SinkFormat::Registered(f)
 }
 
 /// Find a plugin file: a path relative to the pipeline file, or a bare

@@ -391,7 +391,9 @@ impl Worker {
                         Outcome::Running if t.control.paused.load(Ordering::Acquire) => {
                             (State::Paused, None)
                         }
-                        Outcome::Running => (State::Running, None),
+                        // Waiting out an outage: still running, and the
+                        // reason shows as its trace.
+                        Outcome::Running => (State::Running, t.metrics.stalled()),
                     };
                     TaskStatus {
                         id: i,

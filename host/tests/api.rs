@@ -199,7 +199,10 @@ async fn create_list_and_describe_a_connector() {
     assert_eq!(body["name"], json!("orders"));
     assert_eq!(body["type"], json!("source"));
     assert_eq!(body["tasks"], json!([{ "connector": "orders", "task": 0 }]));
-    assert_eq!(body["config"], datagen_config(&file, 200));
+    // Shown as Kafka Connect shows a config: with the connector's name.
+    let mut shown = datagen_config(&file, 200);
+    shown["name"] = json!("orders");
+    assert_eq!(body["config"], shown);
 
     assert_eq!(
         server.call("GET", "/connectors", None).await,
@@ -208,19 +211,17 @@ async fn create_list_and_describe_a_connector() {
     let (status, info) = server.call("GET", "/connectors/orders", None).await;
     assert_eq!((status, info), (StatusCode::OK, body.clone()));
     let (status, config) = server.call("GET", "/connectors/orders/config", None).await;
-    assert_eq!(
-        (status, config),
-        (StatusCode::OK, datagen_config(&file, 200))
-    );
+    assert_eq!((status, config), (StatusCode::OK, shown.clone()));
 
     let (status, st) = server.call("GET", "/connectors/orders/status", None).await;
     assert_eq!(status, StatusCode::OK);
+    let version = env!("CARGO_PKG_VERSION");
     assert_eq!(
         st,
         json!({
             "name": "orders",
-            "connector": { "state": "RUNNING", "worker_id": "127.0.0.1:8083" },
-            "tasks": [{ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083" }],
+            "connector": { "state": "RUNNING", "worker_id": "127.0.0.1:8083", "version": version },
+            "tasks": [{ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083", "version": version }],
             "type": "source",
         })
     );
@@ -230,13 +231,15 @@ async fn create_list_and_describe_a_connector() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
         task,
-        json!({ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083" })
+        json!({ "id": 0, "state": "RUNNING", "worker_id": "127.0.0.1:8083", "version": version })
     );
     let (status, tasks) = server.call("GET", "/connectors/orders/tasks", None).await;
     assert_eq!(status, StatusCode::OK);
+    let mut task_config = shown.clone();
+    task_config["task.class"] = json!("sabot.DatagenSourceTask");
     assert_eq!(
         tasks,
-        json!([{ "id": { "connector": "orders", "task": 0 }, "config": datagen_config(&file, 200) }])
+        json!([{ "id": { "connector": "orders", "task": 0 }, "config": task_config }])
     );
 
     let (status, expanded) = server
@@ -570,7 +573,9 @@ async fn restarts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plugins_are_listed_with_transforms() {
     let server = Server::new();
-    let (status, body) = server.call("GET", "/connector-plugins", None).await;
+    let (status, body) = server
+        .call("GET", "/connector-plugins?connectorsOnly=false", None)
+        .await;
     assert_eq!(status, StatusCode::OK);
     let list = body.as_array().expect("a list");
     assert!(list.contains(
@@ -586,10 +591,13 @@ async fn plugins_are_listed_with_transforms() {
         .collect();
     assert!(transforms.contains(&"filter"), "{transforms:?}");
     assert!(transforms.contains(&"mask"), "{transforms:?}");
+    // Connectors only by default, as in Kafka Connect.
     let (_, only) = server
         .call("GET", "/connector-plugins?connectorsOnly=true", None)
         .await;
     assert_eq!(only.as_array().map(Vec::len), Some(6));
+    let (_, default) = server.call("GET", "/connector-plugins", None).await;
+    assert_eq!(default, only);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -929,6 +937,7 @@ async fn openapi_lists_every_route() {
         "/connectors/{name}/resume",
         "/connectors/{name}/stop",
         "/connectors/{name}/topics",
+        "/connectors/{name}/topics/reset",
         "/connectors/{name}/offsets",
         "/connector-plugins",
         "/connector-plugins/{class}/config/validate",
@@ -938,7 +947,7 @@ async fn openapi_lists_every_route() {
     ] {
         assert!(paths.iter().any(|p| *p == path), "{path} is missing");
     }
-    assert_eq!(paths.len(), 19);
+    assert_eq!(paths.len(), 20);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

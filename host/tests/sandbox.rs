@@ -5,9 +5,14 @@
 //! socket, read the environment, read the real time) and fails the batch
 //! saying what it saw. Each test asserts that the attempt was refused, that
 //! the same instance keeps serving batches afterwards, and that a
-//! well-behaved plugin in the same engine is unaffected. The last test has
-//! the plugin return a column no sink can write, which passes the plugin
-//! boundary and is refused by the JSON encoder, naming the column.
+//! well-behaved plugin in the same engine is unaffected. Then the plugin
+//! crashes on purpose (a trap, an endless loop stopped by its deadline or
+//! its fuel budget, memory growth stopped by the memory limit): each crash
+//! fails the one batch with an error naming the plugin and the kind of
+//! failure, and the next batch gets a fresh instance that crashes the same
+//! way. The last test has the plugin return a column no sink can write,
+//! which passes the plugin boundary and is refused by the JSON encoder,
+//! naming the column.
 //!
 //! Needs the example plugins: run `plugins/build.sh` first.
 
@@ -19,7 +24,7 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use sabot::format::EncodeError;
@@ -63,6 +68,8 @@ fn users() -> RecordBatch {
 
 /// One engine with the hostile plugin and a running identity transform.
 struct Sandbox {
+    /// The engine both run on.
+    engine: Engine,
     /// The hostile plugin, compiled.
     hostile: Plugin,
     /// A well-behaved plugin in the same engine.
@@ -77,7 +84,35 @@ impl Sandbox {
         let identity_plugin = Plugin::load(&engine, &dist("identity")).unwrap();
         let identity =
             Transform::new(&identity_plugin, &Value::Null, Limits::default(), "sandbox").unwrap();
-        Sandbox { hostile, identity }
+        Sandbox {
+            engine,
+            hostile,
+            identity,
+        }
+    }
+
+    /// A hostile transform that makes the crashing attempt `attempt` under
+    /// `limits`, loaded metered when `limits` has a fuel budget.
+    fn crashing(&self, attempt: &str, limits: Limits) -> Transform {
+        let plugin = match limits.fuel {
+            Some(_) => Plugin::load_metered(&self.engine, &dist("hostile")).unwrap(),
+            None => self.hostile.clone(),
+        };
+        Transform::new(&plugin, &json!({"attempt": attempt}), limits, "sandbox").unwrap()
+    }
+
+    /// Runs `transform` on a batch, expecting it to crash; returns the
+    /// error. Then checks that the fresh instance of the next batch crashes
+    /// with the same message and that the identity plugin still returns
+    /// its input.
+    fn crash(&mut self, transform: &mut Transform) -> TransformError {
+        let error = crashed(transform.apply(&users()));
+        assert_eq!(
+            crashed(transform.apply(&users())).to_string(),
+            error.to_string()
+        );
+        assert_eq!(self.identity.apply(&users()).unwrap().batch, users());
+        error
     }
 
     /// A hostile transform with `config` under `grants`.
@@ -107,6 +142,15 @@ fn failed(result: Result<sabot::transform::TransformOutput, TransformError>) -> 
         }
         Err(other) => panic!("expected the plugin to fail the batch, got {other}"),
         Ok(out) => panic!("expected the plugin to fail the batch, got {out:?}"),
+    }
+}
+
+/// The error of a call that crashed the instance.
+fn crashed(result: Result<sabot::transform::TransformOutput, TransformError>) -> TransformError {
+    match result {
+        Err(error) if error.is_crash() => error,
+        Err(other) => panic!("expected the plugin to crash, got {other}"),
+        Ok(out) => panic!("expected the plugin to crash, got {out:?}"),
     }
 }
 
@@ -246,6 +290,88 @@ fn a_granted_folder_can_be_read_but_not_written() {
     assert_eq!(
         sandbox.failure(&mut linker),
         "read `/data/link` failed: Operation not permitted (os error 63)"
+    );
+}
+
+#[test]
+fn a_trap_fails_the_batch_and_the_next_one_gets_a_fresh_instance() {
+    let mut sandbox = Sandbox::new();
+    let mut hostile = sandbox.crashing("trap", Limits::default());
+    let error = sandbox.crash(&mut hostile);
+    let TransformError::Trap { plugin, message } = &error else {
+        panic!("expected a trap, got {error:?}");
+    };
+    assert_eq!(plugin, "hostile");
+    assert!(
+        message.contains("wasm `unreachable` instruction executed"),
+        "{message}"
+    );
+    assert!(
+        error.to_string().starts_with("plugin `hostile` crashed: "),
+        "{error}"
+    );
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_its_deadline() {
+    let mut sandbox = Sandbox::new();
+    let limits = Limits {
+        timeout: Duration::from_millis(100),
+        ..Limits::default()
+    };
+    let mut hostile = sandbox.crashing("spin", limits);
+    assert_eq!(
+        sandbox.crash(&mut hostile).to_string(),
+        "plugin `hostile` did not finish within 100ms; raise the transform's timeout if it is slow \
+         rather than stuck"
+    );
+}
+
+#[test]
+fn an_endless_loop_is_stopped_by_its_fuel_budget() {
+    let mut sandbox = Sandbox::new();
+    // A deadline far off, so that only the fuel can stop it.
+    let limits = Limits {
+        timeout: Duration::from_secs(60),
+        fuel: Some(5_000_000),
+        ..Limits::default()
+    };
+    let mut hostile = sandbox.crashing("spin", limits);
+    assert_eq!(
+        sandbox.crash(&mut hostile).to_string(),
+        "plugin `hostile` ran out of fuel (5000000 units); raise the transform's `fuel` if it is \
+         slow rather than stuck"
+    );
+
+    // A well-behaved plugin within a generous budget passes its rows.
+    let identity = Plugin::load_metered(&sandbox.engine, &dist("identity")).unwrap();
+    let mut metered = Transform::new(
+        &identity,
+        &Value::Null,
+        Limits {
+            fuel: Some(1 << 32),
+            ..Limits::default()
+        },
+        "sandbox",
+    )
+    .unwrap();
+    for _ in 0..3 {
+        assert_eq!(metered.apply(&users()).unwrap().batch, users());
+    }
+}
+
+#[test]
+fn memory_growth_is_stopped_by_the_memory_limit() {
+    let mut sandbox = Sandbox::new();
+    let limits = Limits {
+        max_memory: 32 << 20,
+        ..Limits::default()
+    };
+    let mut hostile = sandbox.crashing("grow-memory", limits);
+    assert_eq!(
+        sandbox.crash(&mut hostile).to_string(),
+        "plugin `hostile` ran out of memory: it tried to grow past its limit of 32 MiB; raise the \
+         transform's memory limit or send smaller batches"
     );
 }
 

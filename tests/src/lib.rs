@@ -38,6 +38,9 @@
 //! | [`repo_root()`] | the repository's root folder |
 //! | [`setting`], [`python()`], [`java_lib()`], [`webhooks_examples()`], [`cache_dir()`] | paths written by `tests/setup.sh` |
 //! | [`parse_test_brokers`] | checks a `SABOT_TEST_BROKERS` value |
+//! | [`ConnectWorker::start`] | a Kafka Connect worker in distributed mode against a broker, killed on drop |
+//! | [`SabotServe::start`] | `sabot serve --brokers …` on a free port, killed on drop |
+//! | [`http`], [`http_json`] | one HTTP/1.1 request to 127.0.0.1, any body, answered as [`HttpResponse`] |
 //!
 //! The Kafka broker refuses to auto-create topics, so a test creates every
 //! topic it writes to (a sink topic too); tansu auto-creates unknown topics
@@ -76,8 +79,11 @@
 //! ```
 
 mod broker;
+mod connect;
+mod http;
 mod process;
 mod records;
+mod serve;
 mod start;
 
 use std::path::{Path, PathBuf};
@@ -87,7 +93,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub use broker::{Broker, BrokerKind};
+pub use connect::ConnectWorker;
+pub use http::{HttpResponse, http, http_json};
 pub use records::{ConsumedRecord, TestRecord};
+pub use serve::SabotServe;
 
 /// The Kafka broker of this test process, started on first use; or the one
 /// `SABOT_TEST_BROKERS` names.
@@ -205,7 +214,8 @@ pub fn setting(name: &str) -> Option<String> {
 }
 
 /// The Python interpreter of the suite's venv (`SABOT_PYTHON`), which has
-/// `confluent-kafka`, `fastavro` and `pyarrow`.
+/// `confluent-kafka`, `fastavro`, `pyarrow`, `kafka-connect-py` and
+/// Schemathesis (its `st` command beside the interpreter).
 ///
 /// # Panics
 ///

@@ -21,7 +21,7 @@ use crate::process::{free_port, kill_now, remove_at_exit, spawn_guarded};
 const START_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// The Kafka release `tests/java/pom.xml` fetches.
-const KAFKA_VERSION: &str = "4.1.1";
+pub(crate) const KAFKA_VERSION: &str = "4.1.1";
 
 /// A fixed cluster id: every broker gets a fresh log folder, so ids never
 /// meet. Kafka wants 16 bytes in URL-safe base64 (here "sabot-test-clust").
@@ -183,7 +183,7 @@ fn server_properties(data: &Path, port: u16, controller_port: u16) -> String {
 }
 
 /// A log4j2 config sending everything at INFO and above to `log` only.
-fn log4j_properties(log: &Path) -> String {
+pub(crate) fn log4j_properties(log: &Path) -> String {
     format!(
         "status = warn\n\
          appender.file.type = File\n\
@@ -251,7 +251,7 @@ const OWNER_FILE: &str = "owner.pid";
 ///
 /// A test process killed outright cannot remove its folders, so the first
 /// call also removes those whose owner is no longer running.
-fn temp_dir(what: &str) -> Result<PathBuf, String> {
+pub(crate) fn temp_dir(what: &str) -> Result<PathBuf, String> {
     static SWEPT: std::sync::Once = std::sync::Once::new();
     SWEPT.call_once(remove_orphaned_dirs);
     let dir = tempfile::Builder::new()
@@ -296,12 +296,12 @@ fn io_error_is_no_such_process() -> bool {
 }
 
 /// Writes `text` to `path`.
-fn write(path: &Path, text: &str) -> Result<(), String> {
+pub(crate) fn write(path: &Path, text: &str) -> Result<(), String> {
     fs::write(path, text).map_err(|error| format!("cannot write `{}`: {error}", path.display()))
 }
 
 /// Opens `path` for appending a child's output.
-fn output_file(path: &Path) -> Result<fs::File, String> {
+pub(crate) fn output_file(path: &Path) -> Result<fs::File, String> {
     fs::OpenOptions::new()
         .create(true)
         .append(true)

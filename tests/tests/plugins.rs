@@ -1,5 +1,7 @@
-//! Plugins inside running pipelines: a live swap of transforms, and a
-//! failing plugin that only affects its own pipeline.
+//! Plugins inside running pipelines: a live swap of transforms, a failing
+//! plugin that only affects its own pipeline, and crashing plugins (a trap,
+//! an endless loop stopped by its deadline or its fuel budget, memory growth
+//! stopped by its limit) beside a healthy pipeline in the same process.
 
 mod common;
 
@@ -235,4 +237,193 @@ fn the_python_plugin_runs_in_a_pipeline() {
             .consume_all(&dlq, 0, Duration::from_secs(5))
             .is_empty()
     );
+}
+
+/// A pipeline named `name` reading `input` through the hostile plugin making
+/// `attempt`, with the transform's `limits` lines (YAML at its indentation),
+/// into the file `out`, dead-lettering to `dlq`.
+fn hostile_pipeline(
+    broker: &Broker,
+    name: &str,
+    input: &str,
+    attempt: &str,
+    limits: &str,
+    out: &std::path::Path,
+    dlq: &str,
+) -> String {
+    format!(
+        "apiVersion: sabot/v1\nname: {name}\nsource:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
+         \x20   format: {{ json: {{ schema: {{ id: int64, name: utf8 }} }} }}\n\
+         transforms:\n  - plugin: {}/hostile.wasm\n    config: {{ attempt: {attempt} }}\n{limits}\
+         sink:\n  file: {{ path: {} }}\nerrors: {{ on_bad_record: dead-letter, dead_letter_topic: {dlq} }}\n",
+        broker.bootstrap(),
+        unique_name(name),
+        repo_root().join("plugins/dist").display(),
+        out.display()
+    )
+}
+
+#[test]
+fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_everything() {
+    let broker = kafka();
+    let dir = tempfile::tempdir().expect("tempdir");
+
+    // What the crashing pipelines read.
+    const HOSTILE_RECORDS: usize = 60;
+    let hostile_input = broker.new_topic("hostile-in", 2);
+    let hostile_records: Vec<TestRecord> = (0..HOSTILE_RECORDS)
+        .map(|i| TestRecord::keyed(format!("h{i}"), format!("{{\"id\":{i},\"name\":\"n{i}\"}}")))
+        .collect();
+    broker.produce(&hostile_input, &hostile_records);
+
+    // Each way to crash, with the error every one of its rows must carry.
+    let trap_message = "plugin `hostile` crashed: ";
+    let cases = [
+        ("hostile-trap", "trap", "", None),
+        (
+            "hostile-spin",
+            "spin",
+            "    timeout: 100ms\n",
+            Some(
+                "plugin `hostile` did not finish within 100ms; raise the transform's timeout if \
+                 it is slow rather than stuck",
+            ),
+        ),
+        (
+            "hostile-fuel",
+            "spin",
+            "    timeout: 60s\n    fuel: 5000000\n",
+            Some(
+                "plugin `hostile` ran out of fuel (5000000 units); raise the transform's `fuel` \
+                 if it is slow rather than stuck",
+            ),
+        ),
+        (
+            "hostile-memory",
+            "grow-memory",
+            "    max_memory: 32MiB\n",
+            Some(
+                "plugin `hostile` ran out of memory: it tried to grow past its limit of 32 MiB; \
+                 raise the transform's memory limit or send smaller batches",
+            ),
+        ),
+    ];
+    let mut files = Vec::new();
+    let mut expectations = Vec::new();
+    for (name, attempt, limits, message) in cases {
+        let dlq = broker.new_topic(&format!("{name}-dlq"), 1);
+        let out = dir.path().join(format!("{name}.jsonl"));
+        let text = hostile_pipeline(broker, name, &hostile_input, attempt, limits, &out, &dlq);
+        files.push(write(dir.path(), &format!("{name}.yaml"), &text));
+        expectations.push((name, dlq, out, message));
+    }
+
+    // The healthy pipeline, on a topic of its own.
+    const GOOD_RECORDS: u64 = 3_000;
+    let good_input = broker.new_topic("neighbour-in", 3);
+    let good_out = broker.new_topic("neighbour-out", 3);
+    let good_records: Vec<TestRecord> = (0..GOOD_RECORDS)
+        .map(|i| {
+            TestRecord::keyed(
+                format!("k{i}"),
+                format!("{{\"id\":{i},\"email\":\"user{i}@example.com\",\"amount\":{i}.25}}"),
+            )
+        })
+        .collect();
+    broker.produce(&good_input, &good_records);
+    let good = write(
+        dir.path(),
+        "neighbour.yaml",
+        &format!(
+            "apiVersion: sabot/v1\nname: neighbour\nsource:\n  kafka:\n    brokers: {}\n    topics: [{good_input}]\n    group: {}\n\
+             \x20   format: {{ json: {{ schema: {{ id: int64, email: utf8, amount: float64 }} }} }}\n\
+             transforms:\n  - plugin: {}/mask.wasm\n    config: {{ fields: [email], mask: \"***\" }}\n\
+             sink:\n  kafka: {{ topic: {good_out} }}\n",
+            broker.bootstrap(),
+            unique_name("neighbour"),
+            repo_root().join("plugins/dist").display(),
+        ),
+    );
+    files.push(good);
+
+    let mut args = vec!["run"];
+    args.extend(files.iter().map(String::as_str));
+    args.extend(["--until-idle", "--progress", "0"]);
+    let out = sabot(&args, &[]);
+    assert_success(&out);
+
+    // The neighbour delivered every record once, masked and otherwise as it was.
+    let delivered = broker.consume_all(&good_out, GOOD_RECORDS as usize, Duration::from_secs(30));
+    assert_eq!(delivered.len(), GOOD_RECORDS as usize);
+    let mut seen: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
+    for r in &delivered {
+        let value = r.value_json();
+        let id = value["id"].as_u64().expect("id");
+        assert_eq!(r.key_str(), Some(format!("k{id}").as_str()));
+        assert!(
+            seen.insert(id, value).is_none(),
+            "record {id} delivered twice"
+        );
+    }
+    let expected: BTreeMap<u64, serde_json::Value> = (0..GOOD_RECORDS)
+        .map(|i| {
+            (
+                i,
+                serde_json::json!({"id": i, "email": "***", "amount": i as f64 + 0.25}),
+            )
+        })
+        .collect();
+    assert_eq!(seen, expected);
+
+    // Every crashing pipeline wrote nothing and dead-lettered every row, as
+    // it was, naming the plugin and what happened to it.
+    let produced: BTreeSet<(String, String)> = hostile_records
+        .iter()
+        .map(|r| {
+            (
+                String::from_utf8_lossy(r.key.as_deref().unwrap_or_default()).into_owned(),
+                String::from_utf8_lossy(r.value.as_deref().unwrap_or_default()).into_owned(),
+            )
+        })
+        .collect();
+    for (name, dlq, file, message) in &expectations {
+        assert_eq!(
+            std::fs::read_to_string(file).unwrap_or_default(),
+            "",
+            "{name} wrote to its sink"
+        );
+        let dead = broker.consume_all(dlq, HOSTILE_RECORDS, Duration::from_secs(30));
+        assert_eq!(dead.len(), HOSTILE_RECORDS, "{name}");
+        let mut originals = BTreeSet::new();
+        for r in &dead {
+            assert_eq!(
+                header(r, "sabot.error.class"),
+                Some("plugin-crash"),
+                "{name}"
+            );
+            assert_eq!(
+                header(r, "sabot.error.stage"),
+                Some("transform:hostile"),
+                "{name}"
+            );
+            assert_eq!(header(r, "sabot.error.pipeline"), Some(*name));
+            assert_eq!(header(r, "sabot.error.topic"), Some(hostile_input.as_str()));
+            let text = header(r, "sabot.error.message").expect("message");
+            match message {
+                Some(message) => assert_eq!(text, *message, "{name}"),
+                None => {
+                    assert!(text.starts_with(trap_message), "{name}: {text}");
+                    assert!(
+                        text.contains("wasm `unreachable` instruction executed"),
+                        "{name}: {text}"
+                    );
+                }
+            }
+            originals.insert((
+                r.key_str().expect("key").to_owned(),
+                r.value_str().expect("value").to_owned(),
+            ));
+        }
+        assert_eq!(originals, produced, "{name}");
+    }
 }

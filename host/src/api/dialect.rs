@@ -20,8 +20,8 @@
 //! | flat key | pipeline |
 //! |---|---|
 //! | `connector.class` = `kafka-sink` / `file-sink` / `stdout-sink` | Kafka source → `sink.kafka` / `sink.file` / `sink.stdout` |
-//! | `connector.class` = `org.apache.kafka.connect.file.FileStreamSinkConnector` | Kafka source → `sink.file` |
-//! | `connector.class` = `datagen` / `io.confluent.kafka.connect.datagen.DatagenConnector` | `source.datagen` → `sink.kafka` (topic `kafka.topic`) |
+//! | `connector.class` = `org.apache.kafka.connect.file.FileStreamSinkConnector` (or `FileStreamSinkConnector`, `FileStreamSink`) | Kafka source → `sink.file` |
+//! | `connector.class` = `datagen` / `io.confluent.kafka.connect.datagen.DatagenConnector` (or `DatagenConnector`, `Datagen`) | `source.datagen` → `sink.kafka` (topic `kafka.topic`) |
 //! | `topics` (comma-separated) / `topics.regex` | `source.kafka.topics` / `topics_regex` |
 //! | `tasks.max` | the number of tasks (default 1) |
 //! | `value.converter` = `…json.JsonConverter` (schemas off) / `…ByteArrayConverter` or `…StringConverter` | `format: { json: { schema: infer } }` / `format: raw` |
@@ -52,7 +52,8 @@ use serde_json::{Map, Value};
 use crate::config::Problem;
 use crate::transform::{FieldType, PluginInfo};
 
-/// The `connector.class` values Sabot knows, with the kind of each.
+/// The `connector.class` values Sabot knows, with the kind of each. A
+/// Java class name also answers to its aliases (see [`kind_of`]).
 pub const CONNECTOR_CLASSES: &[(&str, Kind)] = &[
     ("kafka-sink", Kind::KafkaSink),
     ("file-sink", Kind::FileSink),
@@ -138,12 +139,24 @@ impl Kind {
     }
 }
 
-/// The kind a `connector.class` names, if Sabot knows it.
+/// The kind a `connector.class` names, if Sabot knows it: a name of
+/// [`CONNECTOR_CLASSES`] or, as Kafka Connect allows, an alias of one of
+/// its Java class names.
 pub fn kind_of(class: &str) -> Option<Kind> {
     CONNECTOR_CLASSES
         .iter()
-        .find(|(name, _)| *name == class)
+        .find(|(name, _)| *name == class || is_alias(name, class))
         .map(|(_, kind)| *kind)
+}
+
+/// Whether `alias` is one of Kafka Connect's aliases of the Java class
+/// `name`: its simple name, with or without the `Connector` suffix
+/// (`FileStreamSinkConnector`, `FileStreamSink`).
+fn is_alias(name: &str, alias: &str) -> bool {
+    match name.rsplit_once('.') {
+        Some((_, simple)) => alias == simple || simple.strip_suffix("Connector") == Some(alias),
+        None => false,
+    }
 }
 
 /// What the server fills in when a flat config leaves it out.
@@ -802,5 +815,34 @@ fn typed(text: &str, ty: Option<FieldType>) -> Value {
             Ok(v) => v,
             Err(_) => Value::String(text.to_owned()),
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn java_class_names_answer_to_kafka_connect_aliases() {
+        for class in [
+            "org.apache.kafka.connect.file.FileStreamSinkConnector",
+            "FileStreamSinkConnector",
+            "FileStreamSink",
+            "file-sink",
+        ] {
+            assert_eq!(kind_of(class), Some(Kind::FileSink), "{class}");
+        }
+        for class in ["DatagenConnector", "Datagen", "datagen"] {
+            assert_eq!(kind_of(class), Some(Kind::Datagen), "{class}");
+        }
+        for class in [
+            "FileStreamSource",
+            "Connector",
+            "sink",
+            "connect.file.FileStreamSink",
+            "",
+        ] {
+            assert_eq!(kind_of(class), None, "{class}");
+        }
     }
 }

@@ -5,7 +5,10 @@
 //! a framework's plain text. Calls into the worker block (planning
 //! compiles plugins and asks brokers), so they run on the blocking pool.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, RawQuery, Request, State};
@@ -14,6 +17,8 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
+use rdkafka::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
 use serde_json::{Map, Value, json};
 use tower_http::trace::TraceLayer;
 
@@ -22,7 +27,7 @@ use super::redact::redact;
 use super::{
     ApiError, AppState, MAX_BODY_BYTES, Submitted, offsets, parse_target, plugins, target_name,
 };
-use crate::config::{ConfigError, LoadedPipeline, Problem};
+use crate::config::{ConfigError, LoadedPipeline, PipelineFile, Problem};
 use crate::worker::{ConnectorSpec, ConnectorStatus, TargetState, WorkerError};
 
 /// The API's routes over `state`.
@@ -51,13 +56,14 @@ pub fn router(state: AppState) -> Router {
         .route("/connectors/{name}/resume", put(resume_connector))
         .route("/connectors/{name}/stop", put(stop_connector))
         .route("/connectors/{name}/topics", get(connector_topics))
+        .route("/connectors/{name}/topics/reset", put(reset_topics))
         .route(
             "/connectors/{name}/offsets",
             get(offsets::get)
                 .patch(offsets::alter)
                 .delete(offsets::reset),
         )
-        .route("/connector-plugins", get(plugins::list))
+        .route("/connector-plugins", get(list_plugins))
         .route(
             "/connector-plugins/{class}/config/validate",
             put(plugins::validate),
@@ -243,13 +249,53 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .unwrap_or_else(|e| Err(ApiError::internal("a request handler failed", e)))
 }
 
-/// `GET /`: the server's version.
-async fn root() -> Json<Value> {
+/// `GET /`: the server's version, and the id of the Kafka cluster at
+/// `--brokers` (`null` without `--brokers`, or while they do not answer).
+async fn root(State(state): State<AppState>) -> Json<Value> {
+    let cluster = match state.inner.options.defaults.brokers.clone() {
+        Some(brokers) => tokio::task::spawn_blocking(move || cluster_id(&brokers))
+            .await
+            .ok()
+            .flatten(),
+        None => None,
+    };
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
         "commit": option_env!("SABOT_COMMIT").unwrap_or("unknown"),
-        "kafka_cluster_id": Value::Null,
+        "kafka_cluster_id": cluster,
     }))
+}
+
+/// How long `GET /` waits for the brokers to name their cluster.
+const CLUSTER_ID_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The cluster id of the brokers at `brokers`, asked once and then kept:
+/// a cluster keeps its id for life.
+fn cluster_id(brokers: &str) -> Option<String> {
+    static KNOWN: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+    if let Some(id) = KNOWN.lock().unwrap_or_else(|p| p.into_inner()).get(brokers) {
+        return Some(id.clone());
+    }
+    let created: Result<BaseConsumer, _> = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("socket.connection.setup.timeout.ms", "1000")
+        .create();
+    let client = match created {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::warn!(brokers, error = %e, "cannot create a client to ask the cluster id");
+            return None;
+        }
+    };
+    let Some(id) = client.client().fetch_cluster_id(CLUSTER_ID_TIMEOUT) else {
+        tracing::warn!(brokers, "the brokers did not name their cluster in time");
+        return None;
+    };
+    KNOWN
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(brokers.to_owned(), id.clone());
+    Some(id)
 }
 
 /// Turn a submitted config into a spec; problem paths of a flat config
@@ -370,9 +416,15 @@ pub(crate) fn update_blocking(
     Ok(created)
 }
 
-/// Kafka Connect's ConnectorStateInfo.
+/// Kafka Connect's ConnectorStateInfo. Its `version` is the version of
+/// the connector's plugin, which for a built-in connector is Sabot's.
 fn status_json(status: &ConnectorStatus) -> Value {
-    let mut connector = json!({ "state": status.state.to_string(), "worker_id": status.worker_id });
+    let version = env!("CARGO_PKG_VERSION");
+    let mut connector = json!({
+        "state": status.state.to_string(),
+        "worker_id": status.worker_id,
+        "version": version,
+    });
     if let Some(trace) = &status.trace {
         connector["trace"] = Value::String(trace.clone());
     }
@@ -380,8 +432,12 @@ fn status_json(status: &ConnectorStatus) -> Value {
         .tasks
         .iter()
         .map(|t| {
-            let mut task =
-                json!({ "id": t.id, "state": t.state.to_string(), "worker_id": t.worker_id });
+            let mut task = json!({
+                "id": t.id,
+                "state": t.state.to_string(),
+                "worker_id": t.worker_id,
+                "version": version,
+            });
             if let Some(trace) = &t.trace {
                 task["trace"] = Value::String(trace.clone());
             }
@@ -391,13 +447,18 @@ fn status_json(status: &ConnectorStatus) -> Value {
     json!({ "name": status.name, "connector": connector, "tasks": tasks, "type": status.kind })
 }
 
-/// The config as submitted, secrets hidden.
+/// The config as submitted, secrets hidden, with the connector's `name`
+/// as Kafka Connect shows it.
 fn shown_config(state: &AppState, name: &str) -> Result<Map<String, Value>, ApiError> {
-    state
+    let mut config = state
         .configs()
         .get(name)
         .map(|s| redact(&s.config))
-        .ok_or_else(|| ApiError::connector_not_found(name))
+        .ok_or_else(|| ApiError::connector_not_found(name))?;
+    if !config.contains_key("name") {
+        config.insert("name".to_owned(), Value::String(name.to_owned()));
+    }
+    Ok(config)
 }
 
 /// Kafka Connect's ConnectorInfo.
@@ -679,13 +740,35 @@ async fn list_tasks(
     Name(name): Name,
 ) -> Result<Json<Value>, ApiError> {
     let status = state.inner.worker.status(&name)?;
-    let config = shown_config(&state, &name)?;
+    let spec = state.inner.worker.spec(&name)?;
+    let mut config = shown_config(&state, &name)?;
+    config.insert(
+        "task.class".to_owned(),
+        Value::String(task_class(&spec.pipeline.config).to_owned()),
+    );
     let tasks: Vec<Value> = status
         .tasks
         .iter()
         .map(|t| json!({ "id": { "connector": name, "task": t.id }, "config": config }))
         .collect();
     Ok(Json(Value::Array(tasks)))
+}
+
+/// The `task.class` of a task config, which Kafka Connect adds to every
+/// one: here what the task writes to (or, for generated records, what it
+/// reads from).
+fn task_class(pipeline: &PipelineFile) -> &'static str {
+    if pipeline.source.datagen.is_some() {
+        "sabot.DatagenSourceTask"
+    } else if pipeline.sink.kafka.is_some() {
+        "sabot.KafkaSinkTask"
+    } else if pipeline.sink.file.is_some() {
+        "sabot.FileSinkTask"
+    } else if pipeline.sink.stdout.is_some() {
+        "sabot.StdoutSinkTask"
+    } else {
+        "sabot.SinkTask"
+    }
 }
 
 /// The task `task` of a status, or Kafka Connect's 404.
@@ -835,6 +918,35 @@ async fn connector_topics(
     topics.sort();
     topics.dedup();
     Ok(Json(json!({ name: { "topics": topics } })))
+}
+
+/// `PUT /connectors/{name}/topics/reset`: 202. Kafka Connect empties the
+/// set of topics the connector has used; the topics Sabot reports follow
+/// the connector's config, so there is nothing to empty.
+async fn reset_topics(
+    State(state): State<AppState>,
+    Name(name): Name,
+) -> Result<StatusCode, ApiError> {
+    state.inner.worker.spec(&name)?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// `GET /connector-plugins`: [`plugins::list`], listing connector classes
+/// only unless `connectorsOnly=false` asks for the transformations too, as
+/// Kafka Connect does.
+async fn list_plugins(
+    state: State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Value>, ApiError> {
+    let given = query_pairs(query.as_deref())
+        .iter()
+        .any(|(key, _)| key == "connectorsOnly");
+    let query = match query {
+        _ if given => query,
+        Some(q) if !q.is_empty() => Some(format!("{q}&connectorsOnly=true")),
+        _ => Some("connectorsOnly=true".to_owned()),
+    };
+    plugins::list(state, RawQuery(query)).await
 }
 
 /// `GET /metrics`: Prometheus text, one series per connector task.

@@ -86,6 +86,15 @@ pub struct ServeArgs {
     /// Seconds to wait for brokers to answer while planning a connector.
     #[arg(long, default_value_t = 10)]
     pub connect_timeout: u64,
+    /// Also serve the embedded schema registry (Confluent's REST API) on
+    /// this address; the flag alone means `127.0.0.1:8081`. Off by
+    /// default. With `--auth-token-file` it needs the same bearer token.
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:8081")]
+    pub registry_listen: Option<SocketAddr>,
+    /// A folder where the embedded registry keeps its schemas, so they
+    /// come back after a restart. Without it, they live in memory.
+    #[arg(long, value_name = "DIR", requires = "registry_listen")]
+    pub registry_state: Option<PathBuf>,
 }
 
 /// How the API is set up, besides its worker.
@@ -337,6 +346,24 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             Some(token)
         }
     };
+    // Bound before anything starts, so a taken port fails the start
+    // cleanly; it serves once the runtime runs.
+    let registry = match args.registry_listen {
+        None => None,
+        Some(listen) => {
+            let options = crate::schema::registry::RegistryOptions {
+                state_dir: args.registry_state.clone(),
+                auth: auth_token
+                    .clone()
+                    .map(crate::schema::registry::Auth::Bearer)
+                    .unwrap_or_default(),
+            };
+            Some(
+                crate::schema::registry::server::serve_registry_with(listen, options)
+                    .map_err(|e| e.to_string())?,
+            )
+        }
+    };
     let options = PlanOptions {
         check_brokers: true,
         connect_timeout: Duration::from_secs(args.connect_timeout),
@@ -372,6 +399,17 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let app: Router = router(state.clone());
+    if let Some(registry) = registry {
+        eprintln!(
+            "sabot serve: schema registry on http://{}",
+            registry.local_addr()
+        );
+        runtime.spawn(async move {
+            if let Err(e) = registry.run().await {
+                tracing::error!(error = %e, "the schema registry stopped");
+            }
+        });
+    }
     // Generated sources move on their own; keep their positions now and
     // then, so a crash repeats at most a few seconds of records.
     let keeper = state.clone();

@@ -43,6 +43,65 @@ pub struct PipelineFile {
     /// How records are grouped into batches.
     #[serde(default)]
     pub batch: BatchConfig,
+    /// The schema registry of `avro`, `protobuf` and `json_schema` formats
+    /// that do not name their own: a URL, or a map with credentials.
+    #[serde(default)]
+    pub schema_registry: Option<RegistryConfig>,
+}
+
+/// A Confluent-compatible schema registry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(from = "RegistryRepr")]
+pub struct RegistryConfig {
+    /// Its base URL, e.g. `http://127.0.0.1:8081` (`https://` for TLS),
+    /// or `embedded` for the registry `sabot run` serves itself for the
+    /// embedded broker.
+    pub url: String,
+    /// `user:password` for HTTP basic authentication.
+    pub basic_auth: Option<String>,
+    /// A bearer token for HTTP bearer authentication.
+    pub bearer_token: Option<String>,
+    /// A PEM file of the certificate authorities to trust for `https://`.
+    pub ca_file: Option<PathBuf>,
+}
+
+/// The two spellings of a registry: `URL`, or a map.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RegistryRepr {
+    Url(String),
+    Map(RegistryMap),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegistryMap {
+    url: String,
+    #[serde(default)]
+    basic_auth: Option<String>,
+    #[serde(default)]
+    bearer_token: Option<String>,
+    #[serde(default)]
+    ca_file: Option<PathBuf>,
+}
+
+impl From<RegistryRepr> for RegistryConfig {
+    fn from(repr: RegistryRepr) -> Self {
+        match repr {
+            RegistryRepr::Url(url) => RegistryConfig {
+                url,
+                basic_auth: None,
+                bearer_token: None,
+                ca_file: None,
+            },
+            RegistryRepr::Map(m) => RegistryConfig {
+                url: m.url,
+                basic_auth: m.basic_auth,
+                bearer_token: m.bearer_token,
+                ca_file: m.ca_file,
+            },
+        }
+    }
 }
 
 /// Where records come from: exactly one of the fields.
@@ -142,6 +201,37 @@ pub struct FormatConfig {
     pub json: Option<JsonFormatConfig>,
     /// The value bytes as they are, in a `binary` column named `value`.
     pub raw: Option<RawFormatConfig>,
+    /// Avro in the Confluent wire format, schemas from a registry.
+    pub avro: Option<AvroFormatConfig>,
+    /// Protobuf in the Confluent wire format, schemas from a registry.
+    pub protobuf: Option<RegistryFormatConfig>,
+    /// JSON in the Confluent wire format, its JSON Schema from a registry.
+    pub json_schema: Option<RegistryFormatConfig>,
+}
+
+/// Avro values framed with a schema id.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AvroFormatConfig {
+    /// The registry; default: the pipeline's `schema_registry`.
+    #[serde(default)]
+    pub registry: Option<RegistryConfig>,
+    /// The schema records are read as (Avro JSON, e.g.
+    /// `${file:order.avsc}`): every writer's schema is resolved against it
+    /// (added fields take their defaults, promotions, aliases), so the
+    /// columns stay the same as producers evolve. Default: each writer's
+    /// own schema, a batch per schema.
+    #[serde(default)]
+    pub reader_schema: Option<String>,
+}
+
+/// Values framed with a schema id, the schema from a registry.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryFormatConfig {
+    /// The registry; default: the pipeline's `schema_registry`.
+    #[serde(default)]
+    pub registry: Option<RegistryConfig>,
 }
 
 /// The two spellings of a format block.
@@ -160,6 +250,10 @@ enum FormatRepr {
 enum FormatName {
     Json,
     Raw,
+    Avro,
+    Protobuf,
+    #[serde(rename = "json_schema")]
+    JsonSchema,
 }
 
 /// A format given as a map.
@@ -170,22 +264,36 @@ struct FormatMap {
     json: Option<JsonFormatConfig>,
     #[serde(default)]
     raw: Option<RawFormatConfig>,
+    #[serde(default)]
+    avro: Option<AvroFormatConfig>,
+    #[serde(default)]
+    protobuf: Option<RegistryFormatConfig>,
+    #[serde(default)]
+    json_schema: Option<RegistryFormatConfig>,
 }
 
 impl From<FormatRepr> for FormatConfig {
     fn from(repr: FormatRepr) -> Self {
         match repr {
-            FormatRepr::Name(FormatName::Json) => FormatConfig {
-                json: Some(JsonFormatConfig::default()),
-                raw: None,
-            },
-            FormatRepr::Name(FormatName::Raw) => FormatConfig {
-                json: None,
-                raw: Some(RawFormatConfig {}),
-            },
+            FormatRepr::Name(name) => {
+                let mut f = FormatConfig::default();
+                match name {
+                    FormatName::Json => f.json = Some(JsonFormatConfig::default()),
+                    FormatName::Raw => f.raw = Some(RawFormatConfig {}),
+                    FormatName::Avro => f.avro = Some(AvroFormatConfig::default()),
+                    FormatName::Protobuf => f.protobuf = Some(RegistryFormatConfig::default()),
+                    FormatName::JsonSchema => {
+                        f.json_schema = Some(RegistryFormatConfig::default())
+                    }
+                }
+                f
+            }
             FormatRepr::Map(map) => FormatConfig {
                 json: map.json,
                 raw: map.raw,
+                avro: map.avro,
+                protobuf: map.protobuf,
+                json_schema: map.json_schema,
             },
         }
     }
@@ -249,6 +357,12 @@ pub struct TransformConfig {
     /// 256 MiB.
     #[serde(default, deserialize_with = "scalar_text")]
     pub max_memory: Option<String>,
+    /// Most fuel a single call (`init` or one batch) may spend, a positive
+    /// integer, e.g. `100000000`; about one unit per WebAssembly instruction,
+    /// the same count on every machine. Default: no budget, and the plugin
+    /// runs without fuel metering, which is faster.
+    #[serde(default, deserialize_with = "fuel_units")]
+    pub fuel: Option<u64>,
     /// Capabilities beyond logging; by default a plugin has none.
     #[serde(default)]
     pub grants: GrantsConfig,
@@ -283,6 +397,52 @@ pub struct SinkConfig {
     /// Print JSON lines on standard output.
     #[serde(default)]
     pub stdout: Option<StdoutSinkConfig>,
+    /// Write Parquet files into a folder.
+    #[serde(default)]
+    pub parquet: Option<ParquetSinkConfig>,
+}
+
+/// A Parquet sink: rolled files in a folder. A file is written under a
+/// hidden temporary name and renamed when closed; source offsets are
+/// committed only for rows in closed files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ParquetSinkConfig {
+    /// The folder the files go in; created if missing. Files are named
+    /// `PIPELINE-STARTTIME-SEQUENCE.parquet`.
+    pub path: PathBuf,
+    /// Close a file once it holds this many rows. Default 1,000,000.
+    #[serde(default = "defaults::parquet_roll_records")]
+    pub roll_records: u64,
+    /// Close a file once about this many bytes are written, e.g. `64MiB`.
+    /// Default `128MiB`.
+    #[serde(default = "defaults::parquet_roll_bytes")]
+    pub roll_bytes: String,
+    /// Close a file this long after it was opened, e.g. `30s`; also the
+    /// longest time a row waits before its offset can be committed.
+    /// Default `5m`.
+    #[serde(default = "defaults::parquet_roll_interval")]
+    pub roll_interval: String,
+    /// Column compression: `zstd` (the default), `snappy` or `none`.
+    #[serde(default)]
+    pub compression: ParquetCompressionConfig,
+    /// Keep the `__topic`, `__partition`, `__offset`, … metadata columns.
+    /// Default false: only the value columns.
+    #[serde(default)]
+    pub metadata: bool,
+}
+
+/// Parquet column compression.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParquetCompressionConfig {
+    /// Zstandard: small files.
+    #[default]
+    Zstd,
+    /// Snappy: fast.
+    Snappy,
+    /// Uncompressed.
+    None,
 }
 
 /// A Kafka sink.
@@ -313,15 +473,149 @@ pub struct KafkaSinkConfig {
     pub properties: BTreeMap<String, ScalarValue>,
 }
 
-/// How a Kafka sink writes values.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
+/// How a Kafka sink writes values: `json`, `raw`, or a schema'd format
+/// (`avro`, `protobuf`, `json_schema`, by name or as a map of options).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(from = "SinkFormatRepr")]
 pub enum SinkFormat {
     /// One JSON object per row.
     #[default]
     Json,
     /// The `value` column's bytes as they are.
     Raw,
+    /// Framed with a registered schema's id, as Confluent's serializers do.
+    Registered(RegisteredSinkFormat),
+}
+
+/// A sink format whose schema lives in a registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisteredSinkFormat {
+    /// Avro, Protobuf or JSON Schema.
+    pub kind: RegisteredKind,
+    /// Its options.
+    pub options: RegisteredSinkOptions,
+}
+
+/// The schema'd formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RegisteredKind {
+    /// Avro binary.
+    Avro,
+    /// Protobuf.
+    Protobuf,
+    /// JSON text checked by a JSON Schema.
+    JsonSchema,
+}
+
+/// Options of a schema'd sink format, as Confluent's serializer settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegisteredSinkOptions {
+    /// The registry; default: the pipeline's `schema_registry`.
+    #[serde(default)]
+    pub registry: Option<RegistryConfig>,
+    /// How the subject is named: `topic` (`TOPIC-value`, the default),
+    /// `record` (the record's full name) or `topic_record`
+    /// (`TOPIC-RECORDNAME`).
+    #[serde(default)]
+    pub subject_strategy: SubjectStrategy,
+    /// Register the schema derived from the batch's columns (or `schema`)
+    /// if the subject does not have it. Default true, as
+    /// `auto.register.schemas`.
+    #[serde(default = "defaults::auto_register")]
+    pub auto_register: bool,
+    /// Write with the subject's latest schema instead of registering, as
+    /// `use.latest.version`. Default false.
+    #[serde(default)]
+    pub use_latest: bool,
+    /// The schema text to write with, instead of one derived from the
+    /// columns.
+    #[serde(default)]
+    pub schema: Option<String>,
+    /// The record (message) name of a derived schema. Default: the
+    /// pipeline's name.
+    #[serde(default)]
+    pub record_name: Option<String>,
+}
+
+/// How the subject of a written schema is named.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SubjectStrategy {
+    /// `TOPIC-value`.
+    #[default]
+    Topic,
+    /// The record's full name.
+    Record,
+    /// `TOPIC-RECORDNAME`.
+    TopicRecord,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum SinkFormatRepr {
+    Name(SinkFormatName),
+    Map(SinkFormatMap),
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum SinkFormatName {
+    Json,
+    Raw,
+    Avro,
+    Protobuf,
+    JsonSchema,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinkFormatMap {
+    #[serde(default)]
+    avro: Option<RegisteredSinkOptions>,
+    #[serde(default)]
+    protobuf: Option<RegisteredSinkOptions>,
+    #[serde(default)]
+    json_schema: Option<RegisteredSinkOptions>,
+}
+
+impl From<SinkFormatRepr> for SinkFormat {
+    fn from(repr: SinkFormatRepr) -> Self {
+        let registered = |kind, options| {
+            SinkFormat::Registered(RegisteredSinkFormat { kind, options })
+        };
+        match repr {
+            SinkFormatRepr::Name(SinkFormatName::Json) => SinkFormat::Json,
+            SinkFormatRepr::Name(SinkFormatName::Raw) => SinkFormat::Raw,
+            SinkFormatRepr::Name(SinkFormatName::Avro) => {
+                registered(RegisteredKind::Avro, RegisteredSinkOptions::with_defaults())
+            }
+            SinkFormatRepr::Name(SinkFormatName::Protobuf) => {
+                registered(RegisteredKind::Protobuf, RegisteredSinkOptions::with_defaults())
+            }
+            SinkFormatRepr::Name(SinkFormatName::JsonSchema) => {
+                registered(RegisteredKind::JsonSchema, RegisteredSinkOptions::with_defaults())
+            }
+            // Validation reports a map with none or several kinds; the
+            // first set wins here.
+            SinkFormatRepr::Map(m) => match (m.avro, m.protobuf, m.json_schema) {
+                (Some(o), _, _) => registered(RegisteredKind::Avro, o),
+                (None, Some(o), _) => registered(RegisteredKind::Protobuf, o),
+                (None, None, Some(o)) => registered(RegisteredKind::JsonSchema, o),
+                (None, None, None) => SinkFormat::Json,
+            },
+        }
+    }
+}
+
+impl RegisteredSinkOptions {
+    /// The options when only the format's name is given.
+    pub fn with_defaults() -> Self {
+        RegisteredSinkOptions {
+            auto_register: true,
+            ..RegisteredSinkOptions::default()
+        }
+    }
 }
 
 /// A JSON-lines file sink.
@@ -429,6 +723,25 @@ fn scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>,
     Ok(Option::<ScalarValue>::deserialize(d)?.map(|v| v.to_string()))
 }
 
+/// Read a fuel budget: a whole number of units, or its digits as a string
+/// (what `${env:NAME}` gives when the variable is not alone in the value).
+/// Zero is read and left to validation, which says what to write instead.
+fn fuel_units<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D::Error> {
+    let Some(value) = Option::<serde_json::Value>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let (units, text) = match &value {
+        serde_json::Value::Number(n) => (n.as_u64(), n.to_string()),
+        serde_json::Value::String(s) => (s.trim().parse::<u64>().ok(), s.clone()),
+        other => (None, other.to_string()),
+    };
+    units.map(Some).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "`{text}` is not a positive whole number of fuel units; write e.g. `fuel: 100000000`, or leave `fuel` out for no budget"
+        ))
+    })
+}
+
 /// [`scalar_text`] for a field with a default.
 fn required_scalar_text<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
     Ok(ScalarValue::deserialize(d)?.to_string())
@@ -451,6 +764,22 @@ pub mod defaults {
     /// Wait for a batch to fill: 50 ms, a latency most pipelines accept.
     pub fn max_wait() -> String {
         "50ms".to_owned()
+    }
+    /// Register derived schemas on write: yes, as Confluent's serializers.
+    pub fn auto_register() -> bool {
+        true
+    }
+    /// Rows per Parquet file: 1,000,000.
+    pub fn parquet_roll_records() -> u64 {
+        1_000_000
+    }
+    /// Bytes per Parquet file: 128 MiB.
+    pub fn parquet_roll_bytes() -> String {
+        "128MiB".to_owned()
+    }
+    /// Longest a Parquet file stays open: 5 minutes.
+    pub fn parquet_roll_interval() -> String {
+        "5m".to_owned()
     }
     /// Fsync the file sink before committing: yes, so nothing is lost.
     pub fn file_sync() -> bool {

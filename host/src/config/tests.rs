@@ -144,7 +144,7 @@ batch: { max_records: 0, max_wait: 5 }
             "source.kafka.topics[0]: `a b` is not a valid topic name: ` ` is not allowed (use \
              letters, digits, `.`, `_`, `-`)",
             "source.kafka.properties.group.id: is set by Sabot; use `source.kafka.group` instead",
-            "sink: more than one of `kafka`, `file` and `stdout` is set; a pipeline has one sink",
+            "sink: more than one of `kafka`, `file`, `parquet` and `stdout` is set; a pipeline has one sink",
             "errors.dead_letter_topic: required with `on_bad_record: dead-letter`",
             "batch.max_records: must be at least 1",
             "batch.max_wait: `5` has no unit; write e.g. `5ms` or `5s`",

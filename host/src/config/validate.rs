@@ -66,23 +66,60 @@ pub(super) fn validate(config: &PipelineFile, problems: &mut Vec<Problem>) {
                 Ok(_) => {}
             }
         }
+        if transform.fuel == Some(0) {
+            problems.push(Problem::new(
+                format!("{path}.fuel"),
+                "must be at least 1; a call always spends some fuel. Leave `fuel` out for no budget",
+            ));
+        }
     }
 
     let sinks = [
         config.sink.kafka.is_some(),
         config.sink.file.is_some(),
         config.sink.stdout.is_some(),
+        config.sink.parquet.is_some(),
     ];
     match sinks.iter().filter(|s| **s).count() {
         0 => problems.push(Problem::new(
             "sink",
-            "no sink given; add one of `kafka`, `file` or `stdout`",
+            "no sink given; add one of `kafka`, `file`, `parquet` or `stdout`",
         )),
         1 => {}
         _ => problems.push(Problem::new(
             "sink",
-            "more than one of `kafka`, `file` and `stdout` is set; a pipeline has one sink",
+            "more than one of `kafka`, `file`, `parquet` and `stdout` is set; a pipeline has one sink",
         )),
+    }
+    if let Some(parquet) = &config.sink.parquet {
+        if parquet.path.as_os_str().is_empty() {
+            problems.push(Problem::new("sink.parquet.path", "must not be empty"));
+        } else if parquet.path.is_file() {
+            problems.push(Problem::new(
+                "sink.parquet.path",
+                format!(
+                    "`{}` is a file; name a folder for the Parquet files",
+                    parquet.path.display()
+                ),
+            ));
+        }
+        if parquet.roll_records == 0 {
+            problems.push(Problem::new(
+                "sink.parquet.roll_records",
+                "must be at least 1",
+            ));
+        }
+        if let Err(e) = parse_size(&parquet.roll_bytes) {
+            problems.push(Problem::new("sink.parquet.roll_bytes", e));
+        }
+        match parse_duration(&parquet.roll_interval) {
+            Err(e) => problems.push(Problem::new("sink.parquet.roll_interval", e)),
+            Ok(d) if d < Duration::from_millis(10) => problems.push(Problem::new(
+                "sink.parquet.roll_interval",
+                "must be at least 10ms",
+            )),
+            Ok(_) => {}
+        }
     }
     if let Some(kafka) = &config.sink.kafka {
         if let Err(e) = check_topic_name(&kafka.topic) {
@@ -220,13 +257,21 @@ fn check_kafka_source(kafka: &KafkaSourceConfig, problems: &mut Vec<Problem>) {
             ));
         }
     }
+    let formats = [
+        ("json", kafka.format.json.is_some()),
+        ("raw", kafka.format.raw.is_some()),
+        ("avro", kafka.format.avro.is_some()),
+        ("protobuf", kafka.format.protobuf.is_some()),
+        ("json_schema", kafka.format.json_schema.is_some()),
+    ];
+    let set: Vec<&str> = formats.iter().filter(|f| f.1).map(|f| f.0).collect();
+    if set.len() > 1 {
+        problems.push(Problem::new(
+            "source.kafka.format",
+            format!("{} are set; use one", set.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(" and ")),
+        ));
+    }
     if let Some(json) = &kafka.format.json {
-        if kafka.format.raw.is_some() {
-            problems.push(Problem::new(
-                "source.kafka.format",
-                "both `json` and `raw` are set; use one",
-            ));
-        }
         if let Some(n) = json.infer_records {
             if n == 0 {
                 problems.push(Problem::new(
@@ -408,4 +453,57 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
         .checked_mul(scale)
         .and_then(|v| usize::try_from(v).ok())
         .ok_or_else(|| format!("`{text}` is too large"))
+}
+
+#[cfg(test)]
+mod fuel_tests {
+    //! The `fuel` key of a transform: read as a whole number, checked to be
+    //! at least 1, and every mistake named by its YAML path.
+
+    use std::path::Path;
+
+    /// The problems of a pipeline whose one transform has `fuel: VALUE`,
+    /// or its fuel when it has none.
+    fn fuel(value: &str) -> Result<Option<u64>, Vec<String>> {
+        let text = format!(
+            "apiVersion: sabot/v1\nname: p\nsource: {{ datagen: {{}} }}\n\
+             transforms:\n  - plugin: identity\n    fuel: {value}\nsink: {{ stdout: {{}} }}\n"
+        );
+        super::super::load_str(&text, Path::new("."))
+            .map(|(config, _)| config.transforms[0].fuel)
+            .map_err(|problems| problems.iter().map(ToString::to_string).collect())
+    }
+
+    #[test]
+    fn a_positive_whole_number_is_the_budget() {
+        assert_eq!(fuel("100000000"), Ok(Some(100_000_000)));
+        assert_eq!(fuel("\"2500\""), Ok(Some(2_500)));
+        assert_eq!(fuel("null"), Ok(None));
+    }
+
+    #[test]
+    fn zero_is_refused_with_what_to_write_instead() {
+        assert_eq!(
+            fuel("0"),
+            Err(vec![
+                "transforms[0].fuel: must be at least 1; a call always spends some fuel. \
+                 Leave `fuel` out for no budget"
+                    .to_owned()
+            ])
+        );
+    }
+
+    #[test]
+    fn anything_but_a_whole_number_is_refused_naming_the_key() {
+        let refused = |shown: &str| {
+            vec![format!(
+                "transforms[0].fuel: `{shown}` is not a positive whole number of fuel units; \
+                 write e.g. `fuel: 100000000`, or leave `fuel` out for no budget"
+            )]
+        };
+        assert_eq!(fuel("-5"), Err(refused("-5")));
+        assert_eq!(fuel("1.5"), Err(refused("1.5")));
+        assert_eq!(fuel("lots"), Err(refused("lots")));
+        assert_eq!(fuel("[1]"), Err(refused("[1]")));
+    }
 }

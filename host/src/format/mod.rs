@@ -28,10 +28,13 @@
 //! the escape hatch for values the schema does not pin down: the decoder
 //! keeps the value's JSON text and the encoder writes it back unquoted.
 
+pub mod avro;
 mod columns;
 pub mod encode;
 pub mod infer;
 pub mod json;
+pub mod json_schema;
+pub mod protobuf;
 pub mod schema;
 mod text;
 

@@ -19,6 +19,7 @@ pub struct Decoder {
 
 enum Kind {
     Raw,
+    Registered(Box<crate::schema::codec::RegistryDecoder>),
     Json {
         decoder: Option<JsonDecoder>,
         infer_records: usize,
@@ -35,6 +36,18 @@ impl Decoder {
     pub fn new(plan: &DecoderPlan) -> Result<Self, String> {
         let kind = match plan {
             DecoderPlan::Raw => Kind::Raw,
+            DecoderPlan::Registered {
+                kind,
+                registry,
+                reader_schema,
+            } => {
+                let client = crate::schema::codec::client(registry)?;
+                Kind::Registered(Box::new(crate::schema::codec::RegistryDecoder::new(
+                    *kind,
+                    client,
+                    reader_schema.as_deref(),
+                )?))
+            }
             DecoderPlan::Json {
                 schema,
                 infer_records,
@@ -72,6 +85,16 @@ impl Decoder {
         }
     }
 
+    /// The end of the run of `raw` from `start` that decodes into one
+    /// batch: all of it, except for schema'd values written with several
+    /// schemas, which are cut where the schema changes.
+    pub fn run_end(&self, raw: &[RawRecord], start: usize) -> usize {
+        match &self.kind {
+            Kind::Registered(d) => d.run_end(raw, start),
+            _ => raw.len(),
+        }
+    }
+
     /// Decode `raw` into a batch of the good rows, and the bad ones as
     /// (index into `raw`, reason).
     ///
@@ -82,7 +105,7 @@ impl Decoder {
     pub fn decode(
         &mut self,
         raw: &[RawRecord],
-    ) -> Result<(RecordBatch, Vec<(usize, String)>), String> {
+    ) -> Result<(RecordBatch, Vec<(usize, String)>), DecodeFailure> {
         match &mut self.kind {
             Kind::Raw => {
                 let mut values = BinaryBuilder::with_capacity(raw.len(), 0);
@@ -96,6 +119,28 @@ impl Decoder {
                     raw.iter(),
                 )?;
                 Ok((batch, Vec::new()))
+            }
+            Kind::Registered(d) => {
+                let decoded = d.decode(raw).map_err(|e| DecodeFailure::Outage(e.0))?;
+                let errors = decoded
+                    .errors
+                    .into_iter()
+                    .map(|e| (e.row as usize, e.message))
+                    .collect();
+                let fields: Vec<Field> = decoded
+                    .batch
+                    .schema()
+                    .fields()
+                    .iter()
+                    .map(|f| f.as_ref().clone())
+                    .collect();
+                let columns = decoded.batch.columns().to_vec();
+                let batch = with_metadata(
+                    fields,
+                    columns,
+                    decoded.rows.iter().map(|&i| &raw[i as usize]),
+                )?;
+                Ok((batch, errors))
             }
             Kind::Json {
                 decoder,
@@ -126,7 +171,7 @@ impl Decoder {
                     );
                 }
                 let Some(decoder) = decoder.as_mut() else {
-                    return Err("no JSON decoder".to_owned());
+                    return Err(DecodeFailure::Fatal("no JSON decoder".to_owned()));
                 };
                 let mut surrogates: Vec<(usize, String)> = Vec::new();
                 let values: Vec<Option<&[u8]>> = raw
@@ -171,6 +216,24 @@ impl Decoder {
                 Ok((batch, errors))
             }
         }
+    }
+}
+
+/// Why a batch could not be decoded at all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeFailure {
+    /// The schema registry could not be reached: the same records are
+    /// tried again later.
+    #[error("{0}")]
+    Outage(String),
+    /// Something no retry fixes; the task stops rather than drop records.
+    #[error("{0}")]
+    Fatal(String),
+}
+
+impl From<String> for DecodeFailure {
+    fn from(message: String) -> Self {
+        DecodeFailure::Fatal(message)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Counters of a running task, read by the progress line and the summary.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// What one task has done so far. Updated once per batch.
@@ -17,6 +18,9 @@ pub struct Metrics {
     pub batches: AtomicU64,
     /// Offset commits made.
     pub commits: AtomicU64,
+    /// Why the task is waiting instead of moving records (an unreachable
+    /// schema registry), while it is.
+    stalled: Mutex<Option<String>>,
 }
 
 /// A copy of the counters at one moment.
@@ -47,6 +51,19 @@ impl Metrics {
             batches: self.batches.load(Ordering::Relaxed),
             commits: self.commits.load(Ordering::Relaxed),
         }
+    }
+
+    /// Say why the task waits, or that it no longer does.
+    pub fn set_stalled(&self, reason: Option<String>) {
+        *self.stalled.lock().unwrap_or_else(|p| p.into_inner()) = reason;
+    }
+
+    /// Why the task waits, if it does.
+    pub fn stalled(&self) -> Option<String> {
+        self.stalled
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     pub(crate) fn add(counter: &AtomicU64, n: usize) {

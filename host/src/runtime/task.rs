@@ -24,7 +24,7 @@ use arrow_array::{Array, RecordBatch};
 
 use super::ack::{BatchAck, lock};
 use super::dead_letter::{BadRecord, DeadLetter};
-use super::decode::Decoder;
+use super::decode::{DecodeFailure, Decoder};
 use super::metrics::Metrics;
 use super::offsets::{OffsetTracker, TopicPartition};
 use crate::config::BadRecordPolicy;
@@ -33,6 +33,7 @@ use crate::record::{self, RawRecord};
 use crate::sink::Sink;
 use crate::sink::file::{FileSink, StdoutSink};
 use crate::sink::kafka::{KafkaSink, producer};
+use crate::sink::parquet::ParquetSink;
 use crate::source::Source;
 use crate::source::datagen::{DatagenSource, SourcePosition};
 use crate::source::kafka::KafkaSource;
@@ -141,6 +142,10 @@ pub enum TaskError {
     /// Records were not acknowledged.
     #[error("records were not acknowledged: {0}")]
     Ack(String),
+    /// A service the batch needs (the schema registry) is unreachable;
+    /// the batch is tried again.
+    #[error("{0}")]
+    Outage(String),
     /// Records could not be decoded at all (not one bad record: the
     /// decoder itself).
     #[error("cannot decode: {0}")]
@@ -202,15 +207,15 @@ impl<'a> Task<'a> {
     ) -> Result<Self, TaskError> {
         let source: Box<dyn Source> = match &plan.source {
             SourcePlan::Kafka(spec) => Box::new(KafkaSource::new(spec, tracker.clone())?),
-            SourcePlan::Datagen(config) => Box::new(DatagenSource::new(
-                config,
-                position.unwrap_or_default(),
-            )),
+            SourcePlan::Datagen(config) => {
+                Box::new(DatagenSource::new(config, position.unwrap_or_default()))
+            }
         };
         let sink: Box<dyn Sink> = match &plan.sink {
             SinkPlan::Kafka(spec) => Box::new(KafkaSink::new(spec.clone())?),
             SinkPlan::File { path, sync } => Box::new(FileSink::open(path, *sync)?),
             SinkPlan::Stdout => Box::new(StdoutSink::new()),
+            SinkPlan::Parquet(spec) => Box::new(ParquetSink::open(spec.clone())?),
         };
         let dead_letter = match &plan.dead_letter {
             Some(dl) => {
@@ -277,9 +282,15 @@ impl<'a> Task<'a> {
             self.check_failure()?;
 
             if raw.is_empty() {
+                self.sink.tick().map_err(TaskError::Sink)?;
                 self.commit(false)?;
                 if control.until_idle && status.idle && !paused {
                     let since = *idle_since.get_or_insert_with(Instant::now);
+                    if since.elapsed() >= IDLE_GRACE && self.sink.holds_acknowledgements() {
+                        // Idle for good: close the open file so its rows
+                        // are acknowledged and committed.
+                        self.sink.flush(DRAIN_TIMEOUT).map_err(TaskError::Sink)?;
+                    }
                     if since.elapsed() >= IDLE_GRACE && lock(&self.tracker).in_flight() == 0 {
                         tracing::info!(pipeline = %self.plan.pipeline, "source is idle; stopping");
                         return Ok(());
@@ -291,11 +302,54 @@ impl<'a> Task<'a> {
             }
             idle_since = None;
 
-            self.process(&raw)?;
-            self.wait_for_room()?;
+            // Values written with several schemas decode as one batch per
+            // run of the same schema.
+            let mut start = 0;
+            while start < raw.len() {
+                let end = self
+                    .decoder
+                    .run_end(&raw, start)
+                    .clamp(start + 1, raw.len());
+                self.process_retrying(&raw[start..end], control)?;
+                self.wait_for_room()?;
+                start = end;
+            }
             self.commit(false)?;
         }
         Ok(())
+    }
+
+    /// [`Task::process`], waiting out an outage of the schema registry
+    /// (with a growing pause, logged) until it passes or the task is
+    /// stopped; on a stop the records stay uncommitted and are read again.
+    fn process_retrying(&mut self, raw: &[RawRecord], control: &Control) -> Result<(), TaskError> {
+        let mut pause = Duration::from_millis(200);
+        loop {
+            match self.process(raw) {
+                Err(TaskError::Outage(reason)) => {
+                    self.metrics.set_stalled(Some(reason.clone()));
+                    tracing::warn!(
+                        pipeline = %self.plan.pipeline,
+                        first = %first_position(raw),
+                        error = %reason,
+                        retry_in_ms = pause.as_millis() as u64,
+                        "waiting for the schema registry"
+                    );
+                    let until = Instant::now() + pause;
+                    while Instant::now() < until {
+                        if control.stop.load(Ordering::Acquire) {
+                            return Err(TaskError::Outage(reason));
+                        }
+                        std::thread::sleep(Duration::from_millis(20));
+                    }
+                    pause = (pause * 2).min(Duration::from_secs(10));
+                }
+                other => {
+                    self.metrics.set_stalled(None);
+                    return other;
+                }
+            }
+        }
     }
 
     /// Instantiate `plans` and put them in place of the current
@@ -337,7 +391,10 @@ impl<'a> Task<'a> {
         Metrics::add(&self.metrics.records_in, raw.len());
         let mut bad: Vec<(usize, BadRecord)> = Vec::new();
 
-        let (mut batch, decode_errors) = self.decoder.decode(raw).map_err(TaskError::Decode)?;
+        let (mut batch, decode_errors) = self.decoder.decode(raw).map_err(|e| match e {
+            DecodeFailure::Outage(m) => TaskError::Outage(m),
+            DecodeFailure::Fatal(m) => TaskError::Decode(m),
+        })?;
         for (index, message) in decode_errors {
             bad.push((
                 index,
@@ -500,6 +557,11 @@ impl<'a> Task<'a> {
 
     /// Block while too many batches wait for acknowledgement.
     fn wait_for_room(&mut self) -> Result<(), TaskError> {
+        // A sink that acknowledges when it closes a file holds batches by
+        // design; waiting for them would wait for ever.
+        if self.sink.holds_acknowledgements() {
+            return self.check_failure();
+        }
         while lock(&self.tracker).in_flight() >= MAX_IN_FLIGHT {
             self.check_failure()?;
             std::thread::sleep(Duration::from_micros(200));

@@ -25,6 +25,7 @@ use super::{Sink, SinkError};
 use crate::format::encode::JsonEncoder;
 use crate::record;
 use crate::runtime::ack::BatchAck;
+use crate::schema::codec::RegistryEncoder;
 
 /// The producer context: turns deliveries into batch acknowledgements.
 pub struct AckContext;
@@ -97,6 +98,8 @@ pub struct KafkaSinkSpec {
     pub key_field: Option<String>,
     /// How values are written.
     pub format: crate::config::SinkFormat,
+    /// The name of records of a derived schema (the pipeline's name).
+    pub record_name: String,
     /// Extra producer properties.
     pub properties: BTreeMap<String, String>,
 }
@@ -106,6 +109,8 @@ pub struct KafkaSink {
     spec: KafkaSinkSpec,
     producer: AckProducer,
     encoder: JsonEncoder,
+    /// The encoder of a schema'd format.
+    registered: Option<RegistryEncoder>,
     buffer: Vec<u8>,
     ends: Vec<usize>,
 }
@@ -120,10 +125,31 @@ impl KafkaSink {
         let producer = producer(&spec.brokers, &spec.properties).map_err(|e| SinkError::Kafka {
             message: format!("cannot create the producer for `{}`: {e}", spec.brokers),
         })?;
+        let registered = match &spec.format {
+            crate::config::SinkFormat::Registered(f) => {
+                let config = f
+                    .options
+                    .registry
+                    .as_ref()
+                    .ok_or_else(|| SinkError::Encode {
+                        message: "no schema registry for the sink's format".to_owned(),
+                    })?;
+                let client = crate::schema::codec::client(config)
+                    .map_err(|message| SinkError::Encode { message })?;
+                Some(RegistryEncoder::new(
+                    f.kind,
+                    f.options.clone(),
+                    client,
+                    &spec.record_name,
+                ))
+            }
+            _ => None,
+        };
         Ok(KafkaSink {
             spec,
             producer,
             encoder: JsonEncoder::new(),
+            registered,
             buffer: Vec::new(),
             ends: Vec::new(),
         })
@@ -263,7 +289,7 @@ impl Sink for KafkaSink {
     fn write(&mut self, batch: &RecordBatch, ack: &Arc<BatchAck>) -> Result<(), SinkError> {
         self.buffer.clear();
         self.ends.clear();
-        match self.spec.format {
+        match &self.spec.format {
             crate::config::SinkFormat::Json => self
                 .encoder
                 .encode(batch, &mut self.buffer, &mut self.ends)
@@ -271,6 +297,28 @@ impl Sink for KafkaSink {
                     message: e.to_string(),
                 })?,
             crate::config::SinkFormat::Raw => raw_values(batch, &mut self.buffer, &mut self.ends)?,
+            crate::config::SinkFormat::Registered(_) => {
+                let Some(encoder) = self.registered.as_mut() else {
+                    return Err(SinkError::Encode {
+                        message: "the sink has no schema'd encoder".to_owned(),
+                    });
+                };
+                let errors = encoder
+                    .encode(batch, &self.spec.topic, &mut self.buffer, &mut self.ends)
+                    .map_err(|e| SinkError::Encode {
+                        message: e.to_string(),
+                    })?;
+                if let Some(first) = errors.first() {
+                    return Err(SinkError::Encode {
+                        message: format!(
+                            "{} row(s) cannot be written in the sink's format, the first ({}): {}",
+                            errors.len(),
+                            first.row,
+                            first.message
+                        ),
+                    });
+                }
+            }
         }
         let parts = self.parts(batch)?;
         let mut start = 0;

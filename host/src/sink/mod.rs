@@ -7,6 +7,7 @@
 
 pub mod file;
 pub mod kafka;
+pub mod parquet;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,4 +60,20 @@ pub trait Sink: Send {
     ///
     /// Writes were still outstanding at the deadline.
     fn flush(&mut self, timeout: Duration) -> Result<(), SinkError>;
+
+    /// Called when the task has nothing to write for a moment, so a sink
+    /// can act on time (close a file that is due).
+    ///
+    /// # Errors
+    ///
+    /// What the sink did failed.
+    fn tick(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
+
+    /// Whether the sink holds acknowledgements back on purpose (until a
+    /// file closes), so the task must not wait for them before reading on.
+    fn holds_acknowledgements(&self) -> bool {
+        false
+    }
 }

@@ -36,17 +36,15 @@ pub enum Source {
     Cache,
 }
 
-/// The cache entry path for `bytes`, if the engine has a cache.
-fn entry_path(engine: &Engine, bytes: &[u8]) -> Option<PathBuf> {
+/// The cache entry path for `bytes` compiled for `wasm`, if the engine has
+/// a cache.
+fn entry_path(engine: &Engine, wasm: &wasmtime::Engine, bytes: &[u8]) -> Option<PathBuf> {
     let dir = engine.cache_dir()?;
     let digest = Sha256::digest(bytes);
     // `DefaultHasher::new` uses fixed keys, so the value is stable between
     // runs of the same build, which is all a cache key needs.
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    engine
-        .wasmtime()
-        .precompile_compatibility_hash()
-        .hash(&mut hasher);
+    wasm.precompile_compatibility_hash().hash(&mut hasher);
     Some(dir.join(format!("{}-{:016x}.bin", hex(&digest), hasher.finish())))
 }
 
@@ -61,19 +59,23 @@ fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// The compiled form of `bytes`, from the cache or compiled now.
+/// The form of `bytes` compiled for `wasm` (one of `engine`'s wasmtime
+/// engines), from `engine`'s cache or compiled now. The compiler settings,
+/// fuel metering among them, are part of the entry's name, so code compiled
+/// with and without metering is cached side by side.
 ///
 /// # Errors
 ///
 /// Only compilation errors; cache problems are logged.
 pub fn load_or_compile(
     engine: &Engine,
+    wasm: &wasmtime::Engine,
     path: &Path,
     bytes: &[u8],
 ) -> Result<(Component, Source), wasmtime::Error> {
-    let entry = entry_path(engine, bytes);
+    let entry = entry_path(engine, wasm, bytes);
     if let Some(entry) = &entry {
-        match read_entry(engine, entry) {
+        match read_entry(wasm, entry) {
             Ok(Some(component)) => {
                 tracing::debug!(plugin = %path.display(), entry = %entry.display(), "loaded compiled plugin from the cache");
                 return Ok((component, Source::Cache));
@@ -85,7 +87,7 @@ pub fn load_or_compile(
         }
     }
 
-    let component = Component::new(engine.wasmtime(), bytes)?;
+    let component = Component::new(wasm, bytes)?;
     if let Some(entry) = &entry
         && let Err(reason) = write_entry(&component, entry)
     {
@@ -95,7 +97,7 @@ pub fn load_or_compile(
 }
 
 /// Read and check one entry: `Ok(None)` when there is none.
-fn read_entry(engine: &Engine, entry: &Path) -> Result<Option<Component>, String> {
+fn read_entry(wasm: &wasmtime::Engine, entry: &Path) -> Result<Option<Component>, String> {
     let data = match std::fs::read(entry) {
         Ok(data) => data,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -121,7 +123,7 @@ fn read_entry(engine: &Engine, entry: &Path) -> Result<Option<Component>, String
     // writing a malicious entry into the cache folder on purpose, which
     // needs the same access as replacing the Sabot binary or the plugin
     // itself; the folder is the user's own cache and is trusted like them.
-    let component = unsafe { Component::deserialize(engine.wasmtime(), payload) }
+    let component = unsafe { Component::deserialize(wasm, payload) }
         .map_err(|e| format!("wasmtime refused it: {e:#}"))?;
     Ok(Some(component))
 }

@@ -134,6 +134,28 @@ pub enum TransformError {
         timeout: Duration,
     },
 
+    /// A call into the plugin spent its whole fuel budget.
+    #[error(
+        "plugin `{plugin}` ran out of fuel ({fuel} units); raise the transform's `fuel` if it is slow rather than stuck"
+    )]
+    OutOfFuel {
+        /// The plugin's name.
+        plugin: String,
+        /// The budget it spent.
+        fuel: u64,
+    },
+
+    /// A fuel budget was given for a plugin whose code does not count fuel.
+    #[error(
+        "plugin `{plugin}` cannot run with a fuel budget of {fuel} units: it was loaded without fuel metering; load it with `Plugin::load_metered`"
+    )]
+    Unmetered {
+        /// The plugin's name.
+        plugin: String,
+        /// The budget asked for.
+        fuel: u64,
+    },
+
     /// The plugin needed more memory than its limit.
     #[error(
         "plugin `{plugin}` ran out of memory: it tried to grow past its limit of {} MiB; raise the transform's memory limit or send smaller batches",
@@ -176,14 +198,15 @@ pub enum TransformError {
 
 impl TransformError {
     /// Whether the plugin's instance died of this error (a trap, a missed
-    /// deadline or running out of memory), so that the next call starts a
-    /// fresh one.
+    /// deadline, running out of memory or out of fuel), so that the next
+    /// call starts a fresh one.
     pub fn is_crash(&self) -> bool {
         matches!(
             self,
             TransformError::Trap { .. }
                 | TransformError::Timeout { .. }
                 | TransformError::OutOfMemory { .. }
+                | TransformError::OutOfFuel { .. }
         )
     }
 }

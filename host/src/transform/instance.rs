@@ -10,7 +10,7 @@ use wasmtime_wasi::ResourceTable;
 use super::bindings::record::{RecordPlugin, RecordPluginPre};
 use super::bindings::{BatchPlugin, BatchPluginPre, HostState, wit};
 use super::capabilities::{Grants, wasi_ctx};
-use super::engine::TICK;
+use super::engine::{Metering, TICK};
 use super::{Limits, Plugin, Rejection, TransformError, TransformOutput, ipc, records};
 
 /// A component linked and type-checked against one of the worlds.
@@ -144,28 +144,54 @@ fn new_store(
         plugin: Arc::clone(name),
         pipeline: Arc::clone(pipeline),
     };
-    Ok(new_store_with(
-        plugin.inner.engine.wasmtime(),
+    new_store_with(
+        plugin.inner.pre.engine(),
         state,
         limits,
-    ))
+        plugin.inner.metering,
+    )
 }
 
 /// A new store holding `state`; see [`new_store`].
-fn new_store_with(engine: &wasmtime::Engine, state: HostState, limits: Limits) -> Store<HostState> {
+fn new_store_with(
+    engine: &wasmtime::Engine,
+    state: HostState,
+    limits: Limits,
+    metering: Metering,
+) -> Result<Store<HostState>, TransformError> {
     let mut store = Store::new(engine, state);
     store.limiter(|state| &mut state.limiter);
-    set_deadline(&mut store, limits);
-    store
+    arm(&mut store, limits, metering)?;
+    Ok(store)
 }
 
-/// Let the next call run for at most `limits.timeout`.
-fn set_deadline(store: &mut Store<HostState>, limits: Limits) {
+/// Let the next call run for at most `limits.timeout` and, in a metered
+/// store, spend at most `limits.fuel` (without a budget, as much as a
+/// `u64` holds, which no call reaches).
+///
+/// # Errors
+///
+/// When wasmtime refuses the fuel, which it does only for a store without
+/// metering.
+fn arm(
+    store: &mut Store<HostState>,
+    limits: Limits,
+    metering: Metering,
+) -> Result<(), TransformError> {
     let tick = TICK.as_nanos().max(1);
     // One tick more than the timeout divides into, because the first tick
     // may come at once.
     let ticks = limits.timeout.as_nanos().div_ceil(tick).saturating_add(1);
     store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    if metering == Metering::Fuel {
+        store
+            .set_fuel(limits.fuel.unwrap_or(u64::MAX))
+            .map_err(|e| TransformError::Trap {
+                plugin: store.data().plugin.to_string(),
+                message: format!("cannot give the instance its fuel: {e:#}"),
+            })?;
+    }
+    Ok(())
 }
 
 /// Turn a failed call into the error that says why.
@@ -175,6 +201,14 @@ fn classify(
     limits: Limits,
     error: wasmtime::Error,
 ) -> TransformError {
+    // Before the memory check: a plugin that was refused memory, coped,
+    // and then spun is out of fuel, not memory.
+    if error.downcast_ref::<Trap>() == Some(&Trap::OutOfFuel) {
+        return TransformError::OutOfFuel {
+            plugin: plugin.to_owned(),
+            fuel: limits.fuel.unwrap_or(u64::MAX),
+        };
+    }
     if store.data().limiter.denied || error.downcast_ref::<wasmtime::OutOfMemory>().is_some() {
         return TransformError::OutOfMemory {
             plugin: plugin.to_owned(),
@@ -198,6 +232,7 @@ pub(super) fn describe(
     pre: &Pre,
     name: &str,
     limits: Limits,
+    metering: Metering,
 ) -> Result<wit::PluginInfo, TransformError> {
     let state = HostState {
         wasi: wasi_ctx(name, &Grants::default())?,
@@ -206,11 +241,11 @@ pub(super) fn describe(
         plugin: Arc::from(name),
         pipeline: Arc::from(""),
     };
-    let mut store = new_store_with(pre.engine(), state, limits);
+    let mut store = new_store_with(pre.engine(), state, limits, metering)?;
     let bindings = pre
         .instantiate(&mut store)
         .map_err(|e| classify(&store, name, limits, e))?;
-    set_deadline(&mut store, limits);
+    arm(&mut store, limits, metering)?;
     bindings
         .describe(&mut store)
         .map_err(|e| classify(&store, name, limits, e))
@@ -265,7 +300,10 @@ impl Transform {
     /// # Errors
     ///
     /// [`TransformError::InitRejected`] when the plugin refuses the config,
-    /// or a trap, timeout or out-of-memory during instantiation or `init`.
+    /// a trap, timeout, out-of-memory or out-of-fuel during instantiation or
+    /// `init`, and [`TransformError::Unmetered`] when `limits` has a fuel
+    /// budget but the plugin was not loaded with
+    /// [`Plugin::load_metered`].
     pub fn new(
         plugin: &Plugin,
         config: &serde_json::Value,
@@ -289,6 +327,14 @@ impl Transform {
         grants: Grants,
         pipeline: &str,
     ) -> Result<Self, TransformError> {
+        if let Some(fuel) = limits.fuel
+            && !plugin.is_metered()
+        {
+            return Err(TransformError::Unmetered {
+                plugin: plugin.info().name.clone(),
+                fuel,
+            });
+        }
         let mut transform = Transform {
             plugin: plugin.clone(),
             config: config.to_string(),
@@ -323,7 +369,7 @@ impl Transform {
                 .pre
                 .instantiate(&mut store)
                 .map_err(|e| classify(&store, &self.name, self.limits, e))?;
-            set_deadline(&mut store, self.limits);
+            arm(&mut store, self.limits, self.plugin.inner.metering)?;
             let init = bindings
                 .init(&mut store, &self.config)
                 .map_err(|e| classify(&store, &self.name, self.limits, e))?;
@@ -348,9 +394,9 @@ impl Transform {
     ///
     /// [`TransformError::Failed`] when the plugin fails the batch,
     /// [`TransformError::BadOutput`] when what it returns breaks the
-    /// contract, and a trap, timeout or out-of-memory when it crashes; after
-    /// a crash the next call runs on a fresh instance. Starting that
-    /// instance can fail like [`Transform::new`].
+    /// contract, and a trap, timeout, out-of-memory or out-of-fuel when it
+    /// crashes; after a crash the next call runs on a fresh instance.
+    /// Starting that instance can fail like [`Transform::new`].
     pub fn apply(&mut self, batch: &RecordBatch) -> Result<TransformOutput, TransformError> {
         match self.plugin.world() {
             super::World::Batch => self.apply_batch(batch),
@@ -418,8 +464,8 @@ impl Transform {
         })
     }
 
-    /// Make one `transform` call on the live instance, under the deadline;
-    /// a crash throws the instance away. `call` answers `None` when the
+    /// Make one `transform` call on the live instance, under the deadline
+    /// and the fuel budget; a crash throws the instance away. `call` answers `None` when the
     /// instance is of the other world, which cannot happen since a plugin
     /// has one world.
     fn call<T>(
@@ -431,8 +477,9 @@ impl Transform {
     ) -> Result<T, TransformError> {
         let name = Arc::clone(&self.name);
         let limits = self.limits;
+        let metering = self.plugin.inner.metering;
         let live = self.live()?;
-        set_deadline(&mut live.store, limits);
+        arm(&mut live.store, limits, metering)?;
         let Some(called) = call(&live.bindings, &mut live.store) else {
             return Err(TransformError::Trap {
                 plugin: name.to_string(),

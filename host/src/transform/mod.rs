@@ -59,11 +59,18 @@
 //!
 //! Every call into a plugin runs under [`Limits`]: a deadline enforced by
 //! epoch interruption (the engine's clock ticks every 10 ms, so a deadline
-//! is kept to within one tick) and a cap on the total size of its linear
-//! memories. A trap, a missed deadline or a denied allocation fails that one
-//! call with a [`TransformError`]; the instance is thrown away and the next
-//! call starts a fresh one, running the plugin's `init` again with the same
-//! config. State a plugin kept is lost then.
+//! is kept to within one tick), a cap on the total size of its linear
+//! memories, and, for a plugin loaded with [`Plugin::load_metered`], an
+//! optional fuel budget: about one unit per WebAssembly instruction run, the
+//! same count on every machine. A trap, a missed deadline, a denied
+//! allocation or spent fuel fails that one call with a [`TransformError`];
+//! the instance is thrown away and the next call starts a fresh one, running
+//! the plugin's `init` again with the same config. State a plugin kept is
+//! lost then.
+//!
+//! Counting fuel costs metered code speed whether or not a budget is set,
+//! so plugins are metered only when loaded so; the [`Engine`] makes its
+//! fuel-counting variant the first time one is.
 //!
 //! # Checking what a plugin returns
 //!
@@ -82,6 +89,8 @@ mod ipc;
 mod plugin;
 mod records;
 
+#[cfg(test)]
+mod fuel_tests;
 #[cfg(test)]
 mod record_tests;
 #[cfg(test)]
@@ -106,6 +115,11 @@ pub struct Limits {
     /// The most linear memory the instance may hold, in bytes, across all
     /// its memories. Default: 256 MiB.
     pub max_memory: usize,
+    /// The fuel one call into the plugin (`init` or one batch) may spend,
+    /// about one unit per WebAssembly instruction; each call starts with
+    /// the whole budget. Needs a plugin loaded with
+    /// [`Plugin::load_metered`]. Default: `None`, no budget.
+    pub fuel: Option<u64>,
 }
 
 impl Limits {
@@ -120,6 +134,7 @@ impl Default for Limits {
         Limits {
             timeout: Self::DEFAULT_TIMEOUT,
             max_memory: Self::DEFAULT_MAX_MEMORY,
+            fuel: None,
         }
     }
 }

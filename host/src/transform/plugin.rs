@@ -9,6 +9,7 @@ use wasmtime::component::Component;
 use super::bindings::record::RecordPluginPre;
 use super::bindings::{BatchPluginPre, wit};
 use super::cache::{self, Source};
+use super::engine::Metering;
 use super::instance::Pre;
 use super::{Engine, Limits, TransformError, instance};
 
@@ -114,8 +115,9 @@ pub struct Plugin {
 
 /// What clones of a [`Plugin`] share.
 pub(super) struct Inner {
-    /// The engine it was compiled for.
-    pub engine: Engine,
+    /// The engine it was compiled for, held so that the epoch ticker its
+    /// deadlines count on runs as long as the plugin does.
+    pub _engine: Engine,
     /// The file it came from.
     pub path: PathBuf,
     /// What it says about itself.
@@ -124,6 +126,8 @@ pub(super) struct Inner {
     pub world: World,
     /// The component, linked and type-checked.
     pub pre: Pre,
+    /// Whether its code counts fuel.
+    pub metering: Metering,
     /// Whether the compiled code came from the cache.
     pub source: Source,
 }
@@ -134,6 +138,7 @@ impl std::fmt::Debug for Plugin {
             .field("path", &self.inner.path)
             .field("info", &self.inner.info)
             .field("world", &self.inner.world)
+            .field("metered", &self.is_metered())
             .finish_non_exhaustive()
     }
 }
@@ -152,11 +157,36 @@ impl Plugin {
     /// plugin interface this host can run, needs imports the host does not
     /// provide, or fails while describing itself.
     pub fn load(engine: &Engine, path: &Path) -> Result<Plugin, TransformError> {
+        Self::load_with(engine, path, Metering::Off)
+    }
+
+    /// Load the plugin at `path` compiled to count fuel, so that it can run
+    /// under a [`Limits::fuel`] budget; see [`Plugin::load`].
+    ///
+    /// Metered code runs slower, with or without a budget set, and runs on
+    /// the engine's second, fuel-counting wasmtime engine, made by the first
+    /// such load (see [`Engine`]). Its compiled form is cached apart from
+    /// the unmetered one.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`Plugin::load`], and [`TransformError::Engine`] when the
+    /// fuel-counting engine cannot be set up.
+    pub fn load_metered(engine: &Engine, path: &Path) -> Result<Plugin, TransformError> {
+        Self::load_with(engine, path, Metering::Fuel)
+    }
+
+    /// [`Plugin::load`] or [`Plugin::load_metered`].
+    fn load_with(
+        engine: &Engine,
+        path: &Path,
+        metering: Metering,
+    ) -> Result<Plugin, TransformError> {
         let bytes = std::fs::read(path).map_err(|source| TransformError::Io {
             path: path.to_owned(),
             source,
         })?;
-        Self::from_bytes(engine, path, &bytes)
+        Self::from_bytes_with(engine, path, &bytes, metering)
     }
 
     /// Load a plugin from its bytes; `path` is only used to name it in
@@ -170,12 +200,23 @@ impl Plugin {
         path: &Path,
         bytes: &[u8],
     ) -> Result<Plugin, TransformError> {
-        check_kind(path, bytes)?;
-        let (component, source) = cache::load_or_compile(engine, path, bytes)
-            .map_err(|e| compile_error(engine, path, bytes, e))?;
-        let world = world_of(engine, path, &component)?;
+        Self::from_bytes_with(engine, path, bytes, Metering::Off)
+    }
 
-        let pre = engine.linker().instantiate_pre(&component).map_err(|e| {
+    /// Load a plugin from its bytes, compiled with `metering`.
+    fn from_bytes_with(
+        engine: &Engine,
+        path: &Path,
+        bytes: &[u8],
+        metering: Metering,
+    ) -> Result<Plugin, TransformError> {
+        check_kind(path, bytes)?;
+        let runtime = engine.runtime(metering)?;
+        let (component, source) = cache::load_or_compile(engine, &runtime.engine, path, bytes)
+            .map_err(|e| compile_error(engine, path, bytes, e))?;
+        let world = world_of(&runtime.engine, path, &component)?;
+
+        let pre = runtime.linker.instantiate_pre(&component).map_err(|e| {
             TransformError::Incompatible {
                 path: path.to_owned(),
                 message: format!("{e:#}"),
@@ -191,21 +232,23 @@ impl Plugin {
         };
 
         let file_name = display_name(path);
-        let info = instance::describe(&pre, &file_name, Limits::default())?;
+        let info = instance::describe(&pre, &file_name, Limits::default(), metering)?;
         tracing::debug!(
             plugin = %info.name,
             version = %info.version,
             path = %path.display(),
             from_cache = source == Source::Cache,
+            metered = metering == Metering::Fuel,
             "loaded plugin"
         );
         Ok(Plugin {
             inner: Arc::new(Inner {
-                engine: engine.clone(),
+                _engine: engine.clone(),
                 path: path.to_owned(),
                 info: info.into(),
                 world,
                 pre,
+                metering,
                 source,
             }),
         })
@@ -224,6 +267,12 @@ impl Plugin {
     /// The file the plugin was loaded from.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    /// Whether it was loaded with [`Plugin::load_metered`], so that its
+    /// code counts fuel and it can run under [`Limits::fuel`].
+    pub fn is_metered(&self) -> bool {
+        self.inner.metering == Metering::Fuel
     }
 
     /// Whether its compiled code came from the compile cache rather than
@@ -285,10 +334,14 @@ fn compile_error(
 }
 
 /// Which world `component` implements, by its exports.
-fn world_of(engine: &Engine, path: &Path, component: &Component) -> Result<World, TransformError> {
+fn world_of(
+    engine: &wasmtime::Engine,
+    path: &Path,
+    component: &Component,
+) -> Result<World, TransformError> {
     let exports: Vec<String> = component
         .component_type()
-        .exports(engine.wasmtime())
+        .exports(engine)
         .map(|(name, _)| name.to_owned())
         .collect();
     if exports.iter().any(|e| e == BATCH_INTERFACE) {

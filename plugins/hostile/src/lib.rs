@@ -1,18 +1,28 @@
 //! The hostile plugin: on every batch it tries one thing a sandboxed plugin
-//! should not be able to do, and reports what happened.
+//! should not be able to do, and reports what happened, or misbehaves in a
+//! way the host must survive.
 //!
 //! It exists to test the host's sandbox. Its config key `attempt` picks the
-//! attempt; each one fails the batch with a message that says exactly what
-//! the plugin saw, so a test can assert on it:
+//! attempt; each of the first five fails the batch with a message that says
+//! exactly what the plugin saw, so a test can assert on it:
 //!
-//! | `attempt`    | what it does                                   | message on success / failure                  |
-//! |--------------|------------------------------------------------|-----------------------------------------------|
-//! | `read-file`  | reads `path` (default `/etc/passwd`)           | ``read `P`: ok, N bytes: TEXT`` / ``read `P` failed: E`` |
-//! | `write-file` | creates `path` (default `/data/x`)             | ``write `P`: ok`` / ``write `P` failed: E``   |
-//! | `connect`    | opens a TCP connection to `addr`               | ``connect `A`: connected`` / ``connect `A` failed: E`` |
-//! | `env`        | counts the environment variables, reads `HOME` | ``env: N variables; HOME: not set`` or ``HOME = `V` `` |
-//! | `clock`      | reads the wall clock                           | `clock: N s since the epoch`                  |
-//! | `bad-schema` | returns the batch with an extra column         | (no error)                                    |
+//! | `attempt`     | what it does                                   | message on success / failure                             |
+//! |---------------|------------------------------------------------|----------------------------------------------------------|
+//! | `read-file`   | reads `path` (default `/etc/passwd`)           | ``read `P`: ok, N bytes: TEXT`` / ``read `P` failed: E`` |
+//! | `write-file`  | creates `path` (default `/data/x`)             | ``write `P`: ok`` / ``write `P` failed: E``              |
+//! | `connect`     | opens a TCP connection to `addr`               | ``connect `A`: connected`` / ``connect `A` failed: E``   |
+//! | `env`         | counts the environment variables, reads `HOME` | ``env: N variables; HOME: not set`` or ``HOME = `V` ``   |
+//! | `clock`       | reads the wall clock                           | `clock: N s since the epoch`                             |
+//! | `bad-schema`  | returns the batch with an extra column         | (no error)                                               |
+//! | `trap`        | panics, which traps the instance               | (the call traps)                                         |
+//! | `spin`        | loops forever                                  | (the call never returns)                                 |
+//! | `grow-memory` | allocates 1 MiB blocks and never frees them    | (the call traps when an allocation is refused)           |
+//!
+//! `init` only checks the config, so a pipeline with any attempt plans
+//! cleanly and the attempt happens on its first batch. `spin` ends only when
+//! the host stops it, by the call's deadline or fuel budget, and
+//! `grow-memory` when the host's memory limit refuses an allocation; never
+//! run either natively.
 //!
 //! `bad-schema` keeps every input column, the `__` metadata columns
 //! included, and adds `elapsed`, a `Duration(ms)` column, which no Sabot
@@ -27,14 +37,20 @@ use arrow_schema::{Field, Schema};
 use sabot_plugin_sdk::{BatchTransform, Config, ConfigField, FieldType, Info, Output};
 
 /// The attempts `attempt` may name, in the order the docs list them.
-const ATTEMPTS: [&str; 6] = [
+const ATTEMPTS: [&str; 9] = [
     "read-file",
     "write-file",
     "connect",
     "env",
     "clock",
     "bad-schema",
+    "trap",
+    "spin",
+    "grow-memory",
 ];
+
+/// The size of each block `grow-memory` allocates.
+const GROWTH_BLOCK: usize = 1 << 20;
 
 /// The file `read-file` reads unless `path` says otherwise.
 const DEFAULT_READ_PATH: &str = "/etc/passwd";
@@ -69,6 +85,12 @@ pub enum Attempt {
     Clock,
     /// Return a batch with a column no sink can encode.
     BadSchema,
+    /// Panic, which traps the instance.
+    Trap,
+    /// Loop forever.
+    Spin,
+    /// Allocate memory until an allocation is refused.
+    GrowMemory,
 }
 
 impl Attempt {
@@ -100,11 +122,15 @@ impl Attempt {
             },
             "env" => Attempt::Env,
             "clock" => Attempt::Clock,
+            "trap" => Attempt::Trap,
+            "spin" => Attempt::Spin,
+            "grow-memory" => Attempt::GrowMemory,
             _ => Attempt::BadSchema,
         })
     }
 
-    /// Make the attempt; the message says what happened.
+    /// Make the attempt; the message says what happened. `Trap`, `Spin`
+    /// and `GrowMemory` never return.
     pub fn run(&self) -> String {
         match self {
             Attempt::ReadFile { path } => match std::fs::read_to_string(path) {
@@ -131,7 +157,29 @@ impl Attempt {
                 Err(e) => format!("clock: {} s before the epoch", e.duration().as_secs()),
             },
             Attempt::BadSchema => "bad-schema returns a batch".to_owned(),
+            Attempt::Trap => panic!("the hostile plugin traps on purpose"),
+            Attempt::Spin => spin(),
+            Attempt::GrowMemory => grow_memory(),
         }
+    }
+}
+
+/// Count forever. `black_box` keeps the compiler from proving the loop
+/// does nothing.
+fn spin() -> ! {
+    let mut turns: u64 = 0;
+    loop {
+        turns = std::hint::black_box(turns.wrapping_add(1));
+    }
+}
+
+/// Allocate [`GROWTH_BLOCK`]-byte blocks, filled so that their pages are
+/// touched, and keep them all; ends when an allocation is refused, which
+/// aborts the instance.
+fn grow_memory() -> ! {
+    let mut hoard: Vec<Vec<u8>> = Vec::new();
+    loop {
+        hoard.push(std::hint::black_box(vec![0xa5; GROWTH_BLOCK]));
     }
 }
 
@@ -179,7 +227,8 @@ impl BatchTransform for Hostile {
         .field(ConfigField::required(
             "attempt",
             FieldType::String,
-            "What to try: `read-file`, `write-file`, `connect`, `env`, `clock` or `bad-schema`.",
+            "What to try: `read-file`, `write-file`, `connect`, `env`, `clock`, `bad-schema`, \
+             `trap`, `spin` or `grow-memory`.",
         ))
         .field(ConfigField::optional(
             "path",
@@ -272,6 +321,12 @@ mod tests {
             attempt(r#"{"attempt": "bad-schema"}"#).unwrap(),
             Attempt::BadSchema
         );
+        assert_eq!(attempt(r#"{"attempt": "trap"}"#).unwrap(), Attempt::Trap);
+        assert_eq!(attempt(r#"{"attempt": "spin"}"#).unwrap(), Attempt::Spin);
+        assert_eq!(
+            attempt(r#"{"attempt": "grow-memory"}"#).unwrap(),
+            Attempt::GrowMemory
+        );
     }
 
     #[test]
@@ -279,7 +334,7 @@ mod tests {
         assert_eq!(
             attempt(r#"{"attempt": "fork"}"#).unwrap_err(),
             "config key `attempt` must be one of `read-file`, `write-file`, `connect`, \
-             `env`, `clock`, `bad-schema`; got `fork`"
+             `env`, `clock`, `bad-schema`, `trap`, `spin`, `grow-memory`; got `fork`"
         );
         assert!(
             attempt("{}")

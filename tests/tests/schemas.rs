@@ -1,0 +1,246 @@
+//! Schema'd formats end to end, with clients nobody here wrote: Confluent's
+//! Python serializers (confluent-kafka with fastavro, protobuf and
+//! jsonschema) write Avro, Protobuf and JSON Schema values to the test
+//! broker against the registry `sabot serve --registry-listen` runs; Sabot
+//! pipelines decode them, and write Avro and Parquet that Confluent's
+//! deserializers and pyarrow read back. Every comparison is of whole
+//! records, every field and type included.
+
+use std::io::Read;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use sabot_tests::{Broker, kafka, python, repo_root, sabot_bin, unique_name};
+use serde_json::Value;
+
+/// `sabot serve` with only its registry in use, killed when dropped.
+struct Registry {
+    child: Child,
+    url: String,
+}
+
+impl Registry {
+    fn start() -> Registry {
+        let port = free_port();
+        let child = Command::new(sabot_bin())
+            .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--registry-listen", &format!("127.0.0.1:{port}")])
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("sabot serve starts");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the registry did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Registry {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// Run tests/python/schema_interop.py; its standard output as JSON.
+fn interop(args: &[&str]) -> Value {
+    let mut child = Command::new(python())
+        .arg(repo_root().join("tests/python/schema_interop.py"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs");
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut s) = child.stdout.take() {
+        s.read_to_string(&mut stdout).expect("stdout");
+    }
+    if let Some(mut s) = child.stderr.take() {
+        s.read_to_string(&mut stderr).expect("stderr");
+    }
+    let status = child.wait().expect("python exits");
+    assert!(
+        status.success(),
+        "schema_interop.py {args:?} failed:\n{stderr}"
+    );
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"))
+}
+
+fn sabot_run(pipeline: &Path, env: &[(&str, String)]) -> Output {
+    let mut command = Command::new(sabot_bin());
+    command
+        .args(["run", "--until-idle", "--progress", "0"])
+        .arg(pipeline)
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn");
+    for (k, v) in env {
+        command.env(k, v);
+    }
+    let out = command.output().expect("sabot runs");
+    assert!(
+        out.status.success(),
+        "sabot run failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn pipeline(name: &str) -> PathBuf {
+    repo_root().join("pipelines").join(name)
+}
+
+fn base_env(broker: &Broker, registry: &Registry) -> Vec<(&'static str, String)> {
+    vec![
+        ("KAFKA_BROKERS", broker.bootstrap()),
+        ("SCHEMA_REGISTRY_URL", registry.url.clone()),
+        (
+            "KAFKA_SESSION_TIMEOUT_MS",
+            broker.session_timeout_ms().to_string(),
+        ),
+    ]
+}
+
+/// Where two lists of records first differ, for a readable failure.
+fn first_difference(a: &Value, b: &Value) -> String {
+    match (a.as_array(), b.as_array()) {
+        (Some(x), Some(y)) => {
+            if x.len() != y.len() {
+                return format!("{} records became {}", x.len(), y.len());
+            }
+            for (i, (p, q)) in x.iter().zip(y).enumerate() {
+                if p != q {
+                    return format!("record {i}:\n  sent {p}\n  got  {q}");
+                }
+            }
+            "no difference".to_owned()
+        }
+        _ => format!("{a} vs {b}"),
+    }
+}
+
+#[test]
+fn avro_of_every_type_round_trips_through_a_pipeline_to_confluents_deserializer() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let input = broker.new_topic("avro-in", 1);
+    let output = broker.new_topic("avro-out", 1);
+    let count = "40";
+    let sent = interop(&[
+        "produce",
+        "avro",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &input,
+        "--count",
+        count,
+    ]);
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("avro.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: sabot/v1\nname: avro-copy\nschema_registry: {}\n\
+             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
+             \x20   properties: {{ session.timeout.ms: {} }}\n    format: avro\n\
+             sink:\n  kafka:\n    topic: {output}\n    format: avro\n",
+            registry.url,
+            broker.bootstrap(),
+            unique_name("avro-copy"),
+            broker.session_timeout_ms(),
+        ),
+    )
+    .expect("write");
+    sabot_run(&file, &[]);
+    let got = interop(&[
+        "consume",
+        "avro",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &output,
+        "--count",
+        count,
+    ]);
+    assert!(got == sent, "{}", first_difference(&sent, &got));
+}
+
+#[test]
+fn the_avro_to_parquet_pipeline_writes_every_order_into_finished_files() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let topic = broker.new_topic("avro-parquet", 2);
+    let sent = interop(&[
+        "produce",
+        "avro-simple",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &topic,
+        "--count",
+        "250",
+    ]);
+    let dir = tempfile::tempdir().expect("a folder");
+    let parquet = dir.path().join("parquet");
+    let group = unique_name("avro-parquet");
+    let mut env = base_env(broker, &registry);
+    env.extend([
+        ("AVRO_ORDERS_TOPIC", topic.clone()),
+        ("AVRO_PARQUET_GROUP", group.clone()),
+        ("PARQUET_DIR", parquet.display().to_string()),
+        ("PARQUET_ROLL_RECORDS", "100".to_owned()),
+        ("AVRO_DLQ_TOPIC", unique_name("avro-parquet-dlq")),
+    ]);
+    sabot_run(&pipeline("avro-orders-to-parquet.yaml"), &env);
+
+    let files: Vec<String> = std::fs::read_dir(&parquet)
+        .expect("the folder")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        files
+            .iter()
+            .all(|f| f.ends_with(".parquet") && !f.starts_with('.')),
+        "{files:?}"
+    );
+    assert!(
+        files.len() >= 3,
+        "250 rows in files of at most 100: {files:?}"
+    );
+    let mut rows: Vec<Value> = interop(&["parquet", &parquet.display().to_string()])
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    rows.sort_by_key(|r| r["id"].as_i64());
+    assert!(
+        Value::Array(rows.clone()) == sent,
+        "{}",
+        first_difference(&sent, &Value::Array(rows))
+    );
+    assert_eq!(broker.committed(&group, &topic), broker.end_offsets(&topic));
+}
