@@ -23,9 +23,8 @@ use apache_avro::reader::datum::GenericDatumReader;
 use apache_avro::types::Value;
 use apache_avro::writer::datum::GenericDatumWriter;
 use arrow_array::builder::{
-    BooleanBuilder, Decimal128Builder, Int32Builder, Int64Builder, ListBuilder,
-    MapBuilder, StringBuilder, StringDictionaryBuilder, StructBuilder,
-    TimestampMillisecondBuilder,
+    BooleanBuilder, Decimal128Builder, Int32Builder, Int64Builder, ListBuilder, MapBuilder,
+    StringBuilder, StringDictionaryBuilder, StructBuilder, TimestampMillisecondBuilder,
 };
 use arrow_array::types::{Float64Type, Int32Type};
 use arrow_array::{Array, ArrayRef, RecordBatch};
@@ -149,7 +148,13 @@ fn decimal(value: i64) -> Value {
 /// The generated records as apache-avro values.
 fn values() -> Vec<Value> {
     let mut rng = Rng(0x5eed_cafe_f00d_d00d);
-    let names = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov"];
+    let names = [
+        "Ada Lovelace",
+        "Grace Hopper",
+        "Alan Turing",
+        "Edsger Dijkstra",
+        "Barbara Liskov",
+    ];
     let tiers = ["BRONZE", "SILVER", "GOLD", "PLATINUM"];
     (0..RECORDS)
         .map(|i| {
@@ -158,16 +163,25 @@ fn values() -> Vec<Value> {
             let lines = (0..1 + rng.below(4))
                 .map(|_| {
                     Value::Record(vec![
-                        ("sku".into(), Value::String(format!("SKU-{:05}", rng.below(100_000)))),
+                        (
+                            "sku".into(),
+                            Value::String(format!("SKU-{:05}", rng.below(100_000))),
+                        ),
                         ("qty".into(), Value::Int(1 + rng.below(9) as i32)),
                         ("price".into(), decimal(rng.below(100_000) as i64)),
                     ])
                 })
                 .collect();
             let mut attrs = HashMap::new();
-            attrs.insert("channel".to_owned(), Value::String(rng.pick(&["web", "app", "store"]).into()));
+            attrs.insert(
+                "channel".to_owned(),
+                Value::String(rng.pick(&["web", "app", "store"]).into()),
+            );
             if rng.below(2) == 0 {
-                attrs.insert("country".to_owned(), Value::String(rng.pick(&["DE", "FR", "US", "GB"]).into()));
+                attrs.insert(
+                    "country".to_owned(),
+                    Value::String(rng.pick(&["DE", "FR", "US", "GB"]).into()),
+                );
             }
             let coupon = if rng.below(4) == 0 {
                 Value::Union(1, Box::new(Value::String(format!("SAVE{}", rng.below(50)))))
@@ -181,24 +195,42 @@ fn values() -> Vec<Value> {
             };
             Value::Record(vec![
                 ("id".into(), Value::Long(1_000_000 + i as i64)),
-                ("ts".into(), Value::TimestampMillis(1_714_566_600_000 + (i as i64) * 1_537)),
+                (
+                    "ts".into(),
+                    Value::TimestampMillis(1_714_566_600_000 + (i as i64) * 1_537),
+                ),
                 (
                     "customer".into(),
                     Value::Record(vec![
                         ("id".into(), Value::Long(customer)),
                         ("name".into(), Value::String(rng.pick(&names).into())),
-                        ("email".into(), Value::String(format!("user{customer}@example.com"))),
-                        ("tier".into(), Value::Enum(tier, tiers[tier as usize].into())),
+                        (
+                            "email".into(),
+                            Value::String(format!("user{customer}@example.com")),
+                        ),
+                        (
+                            "tier".into(),
+                            Value::Enum(tier, tiers[tier as usize].into()),
+                        ),
                     ]),
                 ),
                 ("lines".into(), Value::Array(lines)),
                 ("attrs".into(), Value::Map(attrs)),
                 ("amount".into(), decimal(rng.below(2_000_000) as i64)),
-                ("currency".into(), Value::String(rng.pick(&["EUR", "USD", "GBP", "JPY"]).into())),
+                (
+                    "currency".into(),
+                    Value::String(rng.pick(&["EUR", "USD", "GBP", "JPY"]).into()),
+                ),
                 ("coupon".into(), coupon),
                 ("discount".into(), discount),
                 ("paid".into(), Value::Boolean(rng.below(2) == 0)),
-                ("note".into(), Value::String(rng.pick(&["", "leave at the door", "gift wrap, please"]).into())),
+                (
+                    "note".into(),
+                    Value::String(
+                        rng.pick(&["", "leave at the door", "gift wrap, please"])
+                            .into(),
+                    ),
+                ),
             ])
         })
         .collect()
@@ -274,10 +306,17 @@ fn arrow_avro_decode(chunks: &[Vec<u8>]) -> Vec<RecordBatch> {
             let consumed = decoder
                 .decode(rest)
                 .unwrap_or_else(|e| panic!("arrow-avro: {e}"));
-            assert!(consumed > 0, "arrow-avro stopped with {} bytes left", rest.len());
+            assert!(
+                consumed > 0,
+                "arrow-avro stopped with {} bytes left",
+                rest.len()
+            );
             rest = &rest[consumed..];
         }
-        if let Some(batch) = decoder.flush().unwrap_or_else(|e| panic!("arrow-avro: {e}")) {
+        if let Some(batch) = decoder
+            .flush()
+            .unwrap_or_else(|e| panic!("arrow-avro: {e}"))
+        {
             batches.push(batch);
         }
     }
@@ -349,7 +388,9 @@ impl ValueColumns {
 
     /// Appends one order value.
     fn append(&mut self, value: &Value) {
-        let Value::Record(fields) = value else { panic!("not a record") };
+        let Value::Record(fields) = value else {
+            panic!("not a record")
+        };
         for (name, v) in fields {
             match (name.as_str(), v) {
                 ("id", Value::Long(x)) => self.id.append_value(*x),
@@ -357,10 +398,15 @@ impl ValueColumns {
                 ("customer", Value::Record(c)) => {
                     for (k, (_, cv)) in c.iter().enumerate() {
                         match (k, cv) {
-                            (0, Value::Long(x)) => field::<Int64Builder>(&mut self.customer, 0).append_value(*x),
-                            (1 | 2, Value::String(s)) => field::<StringBuilder>(&mut self.customer, k).append_value(s),
+                            (0, Value::Long(x)) => {
+                                field::<Int64Builder>(&mut self.customer, 0).append_value(*x)
+                            }
+                            (1 | 2, Value::String(s)) => {
+                                field::<StringBuilder>(&mut self.customer, k).append_value(s)
+                            }
                             (3, Value::Enum(_, s)) => {
-                                field::<StringDictionaryBuilder<Int32Type>>(&mut self.customer, 3).append_value(s);
+                                field::<StringDictionaryBuilder<Int32Type>>(&mut self.customer, 3)
+                                    .append_value(s);
                             }
                             other => panic!("customer {other:?}"),
                         }
@@ -369,13 +415,21 @@ impl ValueColumns {
                 }
                 ("lines", Value::Array(items)) => {
                     for item in items {
-                        let Value::Record(l) = item else { panic!("line") };
+                        let Value::Record(l) = item else {
+                            panic!("line")
+                        };
                         let line = self.lines.values();
                         for (k, (_, lv)) in l.iter().enumerate() {
                             match (k, lv) {
-                                (0, Value::String(s)) => field::<StringBuilder>(line, 0).append_value(s),
-                                (1, Value::Int(x)) => field::<Int32Builder>(line, 1).append_value(*x),
-                                (2, Value::Decimal(d)) => field::<Decimal128Builder>(line, 2).append_value(unscaled(d)),
+                                (0, Value::String(s)) => {
+                                    field::<StringBuilder>(line, 0).append_value(s)
+                                }
+                                (1, Value::Int(x)) => {
+                                    field::<Int32Builder>(line, 1).append_value(*x)
+                                }
+                                (2, Value::Decimal(d)) => {
+                                    field::<Decimal128Builder>(line, 2).append_value(unscaled(d))
+                                }
                                 other => panic!("line {other:?}"),
                             }
                         }
@@ -414,7 +468,10 @@ impl ValueColumns {
 
     /// The finished batch.
     fn finish(&mut self) -> RecordBatch {
-        let discount = std::mem::replace(&mut self.discount, arrow_array::builder::UnionBuilder::new_dense());
+        let discount = std::mem::replace(
+            &mut self.discount,
+            arrow_array::builder::UnionBuilder::new_dense(),
+        );
         let columns: Vec<(&str, ArrayRef)> = vec![
             ("id", Arc::new(self.id.finish())),
             ("ts", Arc::new(self.ts.finish())),
@@ -424,7 +481,10 @@ impl ValueColumns {
             ("amount", Arc::new(self.amount.finish())),
             ("currency", Arc::new(self.currency.finish())),
             ("coupon", Arc::new(self.coupon.finish())),
-            ("discount", Arc::new(discount.build().unwrap_or_else(|e| panic!("{e}")))),
+            (
+                "discount",
+                Arc::new(discount.build().unwrap_or_else(|e| panic!("{e}"))),
+            ),
             ("paid", Arc::new(self.paid.finish())),
             ("note", Arc::new(self.note.finish())),
         ];
@@ -433,7 +493,10 @@ impl ValueColumns {
 }
 
 /// A struct builder's field builder of type `T`.
-fn field<T: arrow_array::builder::ArrayBuilder>(builder: &mut StructBuilder, index: usize) -> &mut T {
+fn field<T: arrow_array::builder::ArrayBuilder>(
+    builder: &mut StructBuilder,
+    index: usize,
+) -> &mut T {
     match builder.field_builder::<T>(index) {
         Some(field) => field,
         None => panic!("field {index} has another builder type"),
@@ -443,7 +506,11 @@ fn field<T: arrow_array::builder::ArrayBuilder>(builder: &mut StructBuilder, ind
 /// A decimal value's unscaled integer.
 fn unscaled(decimal: &apache_avro::Decimal) -> i128 {
     let bytes: Vec<u8> = Vec::try_from(decimal).unwrap_or_else(|e| panic!("{e}"));
-    let fill = if bytes.first().is_some_and(|b| b & 0x80 != 0) { 0xff } else { 0 };
+    let fill = if bytes.first().is_some_and(|b| b & 0x80 != 0) {
+        0xff
+    } else {
+        0
+    };
     let mut wide = [fill; 16];
     wide[16 - bytes.len()..].copy_from_slice(&bytes);
     i128::from_be_bytes(wide)
@@ -476,10 +543,17 @@ fn ids_and_amounts(batches: &[RecordBatch]) -> (Vec<i64>, Vec<i128>) {
     let mut ids = Vec::new();
     let mut amounts = Vec::new();
     for batch in batches {
-        let id = batch.column_by_name("id").unwrap_or_else(|| panic!("no id"));
-        let id = id.as_any().downcast_ref::<arrow_array::Int64Array>().unwrap_or_else(|| panic!("id type"));
+        let id = batch
+            .column_by_name("id")
+            .unwrap_or_else(|| panic!("no id"));
+        let id = id
+            .as_any()
+            .downcast_ref::<arrow_array::Int64Array>()
+            .unwrap_or_else(|| panic!("id type"));
         ids.extend(id.values().iter().copied());
-        let amount = batch.column_by_name("amount").unwrap_or_else(|| panic!("no amount"));
+        let amount = batch
+            .column_by_name("amount")
+            .unwrap_or_else(|| panic!("no amount"));
         let amount = amount
             .as_any()
             .downcast_ref::<arrow_array::Decimal128Array>()
@@ -501,17 +575,30 @@ fn decode(c: &mut Criterion<CpuTime>) {
     let ours = sabot_decode(&mut decoder, &messages);
     let theirs = arrow_avro_decode(&chunks);
     let values = value_decode(schema.schema(), &messages);
-    assert_eq!(ours.iter().map(RecordBatch::num_rows).sum::<usize>(), RECORDS);
+    assert_eq!(
+        ours.iter().map(RecordBatch::num_rows).sum::<usize>(),
+        RECORDS
+    );
     assert_eq!(ids_and_amounts(&ours), ids_and_amounts(&theirs));
     assert_eq!(ids_and_amounts(&ours), ids_and_amounts(&values));
     let ts = ours[0].column_by_name("ts").map(|c| c.data_type().clone());
-    assert_eq!(ts, Some(DataType::Timestamp(TimeUnit::Millisecond, Some("UTC".into()))));
+    assert_eq!(
+        ts,
+        Some(DataType::Timestamp(
+            TimeUnit::Millisecond,
+            Some("UTC".into())
+        ))
+    );
 
     let mut group = c.benchmark_group(format!("avro_decode_orders_{mean}B"));
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.sample_size(10);
-    group.bench_function("sabot", |b| b.iter(|| black_box(sabot_decode(&mut decoder, &messages))));
-    group.bench_function("arrow_avro", |b| b.iter(|| black_box(arrow_avro_decode(&chunks))));
+    group.bench_function("sabot", |b| {
+        b.iter(|| black_box(sabot_decode(&mut decoder, &messages)))
+    });
+    group.bench_function("arrow_avro", |b| {
+        b.iter(|| black_box(arrow_avro_decode(&chunks)))
+    });
     group.bench_function("apache_avro_value", |b| {
         b.iter(|| black_box(value_decode(schema.schema(), &messages)))
     });

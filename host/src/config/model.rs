@@ -282,9 +282,7 @@ impl From<FormatRepr> for FormatConfig {
                     FormatName::Raw => f.raw = Some(RawFormatConfig {}),
                     FormatName::Avro => f.avro = Some(AvroFormatConfig::default()),
                     FormatName::Protobuf => f.protobuf = Some(RegistryFormatConfig::default()),
-                    FormatName::JsonSchema => {
-                        f.json_schema = Some(RegistryFormatConfig::default())
-                    }
+                    FormatName::JsonSchema => f.json_schema = Some(RegistryFormatConfig::default()),
                 }
                 f
             }
@@ -581,21 +579,22 @@ struct SinkFormatMap {
 
 impl From<SinkFormatRepr> for SinkFormat {
     fn from(repr: SinkFormatRepr) -> Self {
-        let registered = |kind, options| {
-            SinkFormat::Registered(RegisteredSinkFormat { kind, options })
-        };
+        let registered =
+            |kind, options| SinkFormat::Registered(RegisteredSinkFormat { kind, options });
         match repr {
             SinkFormatRepr::Name(SinkFormatName::Json) => SinkFormat::Json,
             SinkFormatRepr::Name(SinkFormatName::Raw) => SinkFormat::Raw,
             SinkFormatRepr::Name(SinkFormatName::Avro) => {
                 registered(RegisteredKind::Avro, RegisteredSinkOptions::with_defaults())
             }
-            SinkFormatRepr::Name(SinkFormatName::Protobuf) => {
-                registered(RegisteredKind::Protobuf, RegisteredSinkOptions::with_defaults())
-            }
-            SinkFormatRepr::Name(SinkFormatName::JsonSchema) => {
-                registered(RegisteredKind::JsonSchema, RegisteredSinkOptions::with_defaults())
-            }
+            SinkFormatRepr::Name(SinkFormatName::Protobuf) => registered(
+                RegisteredKind::Protobuf,
+                RegisteredSinkOptions::with_defaults(),
+            ),
+            SinkFormatRepr::Name(SinkFormatName::JsonSchema) => registered(
+                RegisteredKind::JsonSchema,
+                RegisteredSinkOptions::with_defaults(),
+            ),
             // Validation reports a map with none or several kinds; the
             // first set wins here.
             SinkFormatRepr::Map(m) => match (m.avro, m.protobuf, m.json_schema) {

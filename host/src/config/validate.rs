@@ -268,7 +268,13 @@ fn check_kafka_source(kafka: &KafkaSourceConfig, problems: &mut Vec<Problem>) {
     if set.len() > 1 {
         problems.push(Problem::new(
             "source.kafka.format",
-            format!("{} are set; use one", set.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(" and ")),
+            format!(
+                "{} are set; use one",
+                set.iter()
+                    .map(|f| format!("`{f}`"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
         ));
     }
     if let Some(json) = &kafka.format.json {

@@ -54,7 +54,9 @@ pub struct FramedProtobuf<'a> {
 #[non_exhaustive]
 pub enum WireError {
     /// The value has no bytes at all.
-    #[error("the value is empty; a framed value starts with the magic byte 0 and a 4-byte schema id")]
+    #[error(
+        "the value is empty; a framed value starts with the magic byte 0 and a 4-byte schema id"
+    )]
     Empty,
     /// Fewer than five bytes.
     #[error(
@@ -276,12 +278,12 @@ mod tests {
     #[test]
     fn protobuf_index_paths_match_hand_computed_bytes() {
         let cases: [(&[u8], &[u32]); 6] = [
-            (&[0x00], &[0]),             // [0], short form
-            (&[0x02, 0x00], &[0]),       // [0], long form
-            (&[0x02, 0x02], &[1]),       // [1]
-            (&[0x04, 0x00, 0x04], &[0, 2]), // [0, 2]
+            (&[0x00], &[0]),                         // [0], short form
+            (&[0x02, 0x00], &[0]),                   // [0], long form
+            (&[0x02, 0x02], &[1]),                   // [1]
+            (&[0x04, 0x00, 0x04], &[0, 2]),          // [0, 2]
             (&[0x06, 0x02, 0x00, 0x06], &[1, 0, 3]), // nested three deep
-            (&[0x02, 0xd8, 0x04], &[300]), // a two-byte varint
+            (&[0x02, 0xd8, 0x04], &[300]),           // a two-byte varint
         ];
         for (path, want) in cases {
             let mut value = vec![0, 0, 0, 0, 7];
@@ -311,7 +313,10 @@ mod tests {
             v.extend_from_slice(path);
             parse_protobuf(&v).map(|f| f.message_index)
         };
-        assert_eq!(framed(&[0x04, 0x00]), Err(WireError::TruncatedIndex { read: 2 }));
+        assert_eq!(
+            framed(&[0x04, 0x00]),
+            Err(WireError::TruncatedIndex { read: 2 })
+        );
         assert_eq!(framed(&[0x80]), Err(WireError::TruncatedIndex { read: 1 }));
         assert_eq!(framed(&[0x01]), Err(WireError::IndexCount(-1)));
         assert_eq!(framed(&[0xfe, 0x01]), Err(WireError::IndexCount(127)));

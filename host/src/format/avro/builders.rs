@@ -16,9 +16,8 @@ use arrow_array::types::{
     TimestampSecondType,
 };
 use arrow_array::{
-    ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, DictionaryArray,
-    FixedSizeBinaryArray, ListArray, MapArray, NullArray, PrimitiveArray, StringArray,
-    StructArray, UnionArray,
+    ArrayRef, ArrowPrimitiveType, BinaryArray, BooleanArray, DictionaryArray, FixedSizeBinaryArray,
+    ListArray, MapArray, NullArray, PrimitiveArray, StringArray, StructArray, UnionArray,
 };
 use arrow_buffer::{
     ArrowNativeType, BooleanBufferBuilder, Buffer, IntervalMonthDayNano, NullBuffer,
@@ -485,7 +484,10 @@ impl Builders {
                 for child in fields {
                     children.push(self.add(child)?);
                 }
-                Kind::Struct(slot(&mut self.structs, StructCol::default())?, fields.clone())
+                Kind::Struct(
+                    slot(&mut self.structs, StructCol::default())?,
+                    fields.clone(),
+                )
             }
             DataType::List(item) => {
                 children.push(self.add(item)?);
@@ -654,7 +656,9 @@ impl Builders {
     /// The finished array of a node, leaving its builders empty.
     pub(super) fn finish(&mut self, node: u32) -> Result<ArrayRef, ArrowError> {
         let Some(n) = self.nodes.get(node as usize) else {
-            return Err(ArrowError::InvalidArgumentError("no such column".to_owned()));
+            return Err(ArrowError::InvalidArgumentError(
+                "no such column".to_owned(),
+            ));
         };
         let i = |index: &u32| *index as usize;
         Ok(match &n.kind {
@@ -745,9 +749,7 @@ impl Builders {
                     .array::<Decimal256Type>()
                     .with_precision_and_scale(*p, *s)?,
             ),
-            Kind::Interval(c) => {
-                Arc::new(self.intervals[i(c)].array::<IntervalMonthDayNanoType>())
-            }
+            Kind::Interval(c) => Arc::new(self.intervals[i(c)].array::<IntervalMonthDayNanoType>()),
             Kind::Struct(c, fields) => {
                 let (c, fields) = (i(c), fields.clone());
                 let children = n.children.clone();

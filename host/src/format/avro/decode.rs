@@ -69,12 +69,11 @@ impl AvroDecoder {
         let reader = reader.unwrap_or(writer);
         let (arrow, is_record) = mapping::to_arrow(reader)?;
         let schema = Arc::new(arrow);
-        let builders = Builders::new(schema.fields()).map_err(|message| {
-            AvroSchemaError::Unsupported {
+        let builders =
+            Builders::new(schema.fields()).map_err(|message| AvroSchemaError::Unsupported {
                 path: String::new(),
                 message,
-            }
-        })?;
+            })?;
         let program = compile(
             (&writer.root, &writer.names),
             (&reader.root, &reader.names),
@@ -743,7 +742,9 @@ impl Exec<'_> {
                 type_id,
                 then,
             } => {
-                b.unions[*union as usize].push(*type_id).map_err(too_large)?;
+                b.unions[*union as usize]
+                    .push(*type_id)
+                    .map_err(too_large)?;
                 self.run(*then, cur)?;
             }
             Step::Skip(shape) => skip(self.shapes, *shape, cur, &mut self.zero_size_budget, 0)?,
@@ -861,7 +862,10 @@ fn decimal128(raw: &[u8]) -> Read<i128> {
     let fill = if first & 0x80 != 0 { 0xff } else { 0 };
     let (extra, digits) = raw.split_at(raw.len().saturating_sub(16));
     let extends = extra.iter().all(|&b| b == fill)
-        && (extra.is_empty() || digits.first().is_none_or(|&d| (d & 0x80 != 0) == (fill == 0xff)));
+        && (extra.is_empty()
+            || digits
+                .first()
+                .is_none_or(|&d| (d & 0x80 != 0) == (fill == 0xff)));
     if !extends {
         return Err(Fault::new(format!(
             "a decimal of {} bytes overflows 128 bits",
@@ -884,7 +888,10 @@ fn decimal256(raw: &[u8]) -> Read<i256> {
     let fill = if first & 0x80 != 0 { 0xff } else { 0 };
     let (extra, digits) = raw.split_at(raw.len().saturating_sub(32));
     let extends = extra.iter().all(|&b| b == fill)
-        && (extra.is_empty() || digits.first().is_none_or(|&d| (d & 0x80 != 0) == (fill == 0xff)));
+        && (extra.is_empty()
+            || digits
+                .first()
+                .is_none_or(|&d| (d & 0x80 != 0) == (fill == 0xff)));
     if !extends {
         return Err(Fault::new(format!(
             "a decimal of {} bytes overflows 256 bits",
@@ -1127,10 +1134,12 @@ fn write_json(
                     if n > 0 {
                         out.push(b',');
                     }
-                    write_json(shapes, *item, cur, out, budget, depth + 1).map_err(|mut fault| {
-                        fault.path.push(Segment::Index(n));
-                        fault
-                    })?;
+                    write_json(shapes, *item, cur, out, budget, depth + 1).map_err(
+                        |mut fault| {
+                            fault.path.push(Segment::Index(n));
+                            fault
+                        },
+                    )?;
                     n += 1;
                 }
             }
@@ -1152,10 +1161,12 @@ fn write_json(
                     let key = cur.string()?;
                     text::push_json_string(out, utf8(key));
                     out.push(b':');
-                    write_json(shapes, *value, cur, out, budget, depth + 1).map_err(|mut fault| {
-                        fault.path.push(Segment::Key(key_text(key)));
-                        fault
-                    })?;
+                    write_json(shapes, *value, cur, out, budget, depth + 1).map_err(
+                        |mut fault| {
+                            fault.path.push(Segment::Key(key_text(key)));
+                            fault
+                        },
+                    )?;
                     n += 1;
                 }
             }

@@ -513,7 +513,10 @@ fn bind<'a>(
                 .iter()
                 .position(|v| branch_name(names, v) == *child.name());
             let bound = match named {
-                Some(branch) => Some((branch, bind(variants[branch], names, child, child_array, &child_path)?)),
+                Some(branch) => Some((
+                    branch,
+                    bind(variants[branch], names, child, child_array, &child_path)?,
+                )),
                 None => variants.iter().enumerate().find_map(|(branch, v)| {
                     if taken[branch] {
                         return None;
@@ -633,7 +636,10 @@ fn bind_value<'a>(
             let ints = ints(array).ok_or_else(unsupported)?;
             if matches!(
                 data_type,
-                DataType::Date32 | DataType::Time32(_) | DataType::Time64(_) | DataType::Timestamp(..)
+                DataType::Date32
+                    | DataType::Time32(_)
+                    | DataType::Time64(_)
+                    | DataType::Timestamp(..)
             ) {
                 return Err(unsupported());
             }
@@ -644,7 +650,9 @@ fn bind_value<'a>(
             _ => return Err(unsupported()),
         },
         Schema::TimeMillis => match data_type {
-            DataType::Time32(TimeUnit::Millisecond) => Enc::Int(ints(array).ok_or_else(unsupported)?),
+            DataType::Time32(TimeUnit::Millisecond) => {
+                Enc::Int(ints(array).ok_or_else(unsupported)?)
+            }
             _ => return Err(unsupported()),
         },
         Schema::TimeMicros => match data_type {
@@ -656,7 +664,10 @@ fn bind_value<'a>(
         Schema::Long => {
             if matches!(
                 data_type,
-                DataType::Date32 | DataType::Time32(_) | DataType::Time64(_) | DataType::Timestamp(..)
+                DataType::Date32
+                    | DataType::Time32(_)
+                    | DataType::Time64(_)
+                    | DataType::Timestamp(..)
             ) {
                 return Err(unsupported());
             }
@@ -742,7 +753,11 @@ fn bind_value<'a>(
                     .collect();
                 Enc::Enum(Symbols::Dict(dict.normalized_keys(), lookup, values, name))
             } else {
-                Enc::Enum(Symbols::Text(strs(array).ok_or_else(unsupported)?, symbols, name))
+                Enc::Enum(Symbols::Text(
+                    strs(array).ok_or_else(unsupported)?,
+                    symbols,
+                    name,
+                ))
             }
         }
         Schema::Record(record) => {
@@ -792,7 +807,13 @@ fn bind_value<'a>(
             };
             let value_field = kv.get(1).ok_or_else(unsupported)?;
             let keys = strs(map.keys()).ok_or_else(unsupported)?;
-            let node = bind(&m.types, names, value_field, map.values(), &format!("{path}[]"))?;
+            let node = bind(
+                &m.types,
+                names,
+                value_field,
+                map.values(),
+                &format!("{path}[]"),
+            )?;
             Enc::Map(map.value_offsets(), keys, Box::new(node))
         }
         _ => return Err(unsupported()),
@@ -847,9 +868,15 @@ fn timestamp<'a>(array: &'a ArrayRef, data_type: &DataType, unit: TimeUnit) -> O
     };
     let values = match from {
         TimeUnit::Second => array.as_primitive_opt::<TimestampSecondType>()?.values(),
-        TimeUnit::Millisecond => array.as_primitive_opt::<TimestampMillisecondType>()?.values(),
-        TimeUnit::Microsecond => array.as_primitive_opt::<TimestampMicrosecondType>()?.values(),
-        TimeUnit::Nanosecond => array.as_primitive_opt::<TimestampNanosecondType>()?.values(),
+        TimeUnit::Millisecond => array
+            .as_primitive_opt::<TimestampMillisecondType>()?
+            .values(),
+        TimeUnit::Microsecond => array
+            .as_primitive_opt::<TimestampMicrosecondType>()?
+            .values(),
+        TimeUnit::Nanosecond => array
+            .as_primitive_opt::<TimestampNanosecondType>()?
+            .values(),
     };
     let per_second = |u: &TimeUnit| match u {
         TimeUnit::Second => 1i64,
@@ -881,7 +908,12 @@ fn strs(array: &ArrayRef) -> Option<Strs<'_>> {
         DataType::Utf8 => Strs::Utf8(array.as_string_opt::<i32>()?),
         DataType::LargeUtf8 => Strs::Large(array.as_string_opt::<i64>()?),
         DataType::Utf8View => Strs::View(array.as_string_view_opt()?),
-        DataType::Dictionary(_, value) if matches!(**value, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) => {
+        DataType::Dictionary(_, value)
+            if matches!(
+                **value,
+                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+            ) =>
+        {
             let dict = array.as_any_dictionary_opt()?;
             Strs::Dict(dict.normalized_keys(), Box::new(strs(dict.values())?))
         }
@@ -983,7 +1015,11 @@ fn write_enc(enc: &Enc<'_>, row: usize, out: &mut Vec<u8>) -> Result<(), Box<Fau
             let value = ints.get(row).and_then(|v| i32::try_from(v).ok());
             match value {
                 Some(v) => write_long(out, i64::from(v)),
-                None => return Err(Fault::new("the value is out of the range of an Avro int".to_owned())),
+                None => {
+                    return Err(Fault::new(
+                        "the value is out of the range of an Avro int".to_owned(),
+                    ));
+                }
             }
         }
         Enc::Long(ints, scale) => match ints.get(row).and_then(|v| scale.apply(v)) {
@@ -1152,7 +1188,11 @@ fn write_enc(enc: &Enc<'_>, row: usize, out: &mut Vec<u8>) -> Result<(), Box<Fau
             write_long(out, 0);
         }
         Enc::Map(offsets, keys, values) => {
-            let at = |i: usize| offsets.get(i).map_or(0, |&v| usize::try_from(v).unwrap_or(0));
+            let at = |i: usize| {
+                offsets
+                    .get(i)
+                    .map_or(0, |&v| usize::try_from(v).unwrap_or(0))
+            };
             let (start, end) = (at(row), at(row + 1));
             if end > start {
                 write_long(out, index_i64(end - start));
@@ -1186,9 +1226,8 @@ fn write_enc(enc: &Enc<'_>, row: usize, out: &mut Vec<u8>) -> Result<(), Box<Fau
             let value = if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
                 serde_json::Value::Null
             } else {
-                serde_json::from_str(strs.get(row)).map_err(|error| {
-                    Fault::new(format!("the column is not valid JSON: {error}"))
-                })?
+                serde_json::from_str(strs.get(row))
+                    .map_err(|error| Fault::new(format!("the column is not valid JSON: {error}")))?
             };
             json::encode(schema, names, &value, out, 0).map_err(Fault::new)?;
         }

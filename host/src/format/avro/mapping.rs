@@ -11,8 +11,7 @@ use arrow_schema::{DataType, Field, Fields, IntervalUnit, TimeUnit, UnionFields,
 use serde_json::{Value, json};
 
 use super::{
-    AvroSchema, AvroSchemaError, LOGICAL_TYPE_KEY, NAME_KEY, Names, SIZE_KEY, SYMBOLS_KEY,
-    resolve,
+    AvroSchema, AvroSchemaError, LOGICAL_TYPE_KEY, NAME_KEY, Names, SIZE_KEY, SYMBOLS_KEY, resolve,
 };
 use crate::format::schema::{EXTENSION_NAME_KEY, JSON_EXTENSION, is_json_field};
 use crate::record;
@@ -399,7 +398,12 @@ impl SchemaWriter {
     }
 
     /// The type of a list item or map value: nullable ones in a union.
-    fn nested(&mut self, field: &Field, parent: &str, path: &str) -> Result<Value, AvroSchemaError> {
+    fn nested(
+        &mut self,
+        field: &Field,
+        parent: &str,
+        path: &str,
+    ) -> Result<Value, AvroSchemaError> {
         let ty = self.value_type(field, parent, path)?;
         if field.is_nullable() && !matches!(field.data_type(), DataType::Null | DataType::Union(..))
         {
@@ -428,7 +432,11 @@ impl SchemaWriter {
         Ok(match field.data_type() {
             DataType::Null => json!("null"),
             DataType::Boolean => json!("boolean"),
-            DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::UInt8 | DataType::UInt16 => {
+            DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::UInt8
+            | DataType::UInt16 => {
                 json!("int")
             }
             DataType::Int64 | DataType::UInt32 => json!("long"),
@@ -456,7 +464,8 @@ impl SchemaWriter {
             }
             DataType::FixedSizeBinary(size) => {
                 let uuid = *size == 16
-                    && (metadata.get(EXTENSION_NAME_KEY).map(String::as_str) == Some(UUID_EXTENSION)
+                    && (metadata.get(EXTENSION_NAME_KEY).map(String::as_str)
+                        == Some(UUID_EXTENSION)
                         || logical == Some("uuid"));
                 if uuid && !metadata.contains_key(NAME_KEY) {
                     json!({"type": "string", "logicalType": "uuid"})
@@ -488,7 +497,8 @@ impl SchemaWriter {
                 if *scale < 0 {
                     return Err(unsupported("Avro decimals have no negative scale"));
                 }
-                let mut decimal = json!({"logicalType": "decimal", "precision": precision, "scale": scale});
+                let mut decimal =
+                    json!({"logicalType": "decimal", "precision": precision, "scale": scale});
                 match metadata.get(SIZE_KEY).and_then(|s| s.parse::<usize>().ok()) {
                     Some(size) => {
                         decimal["type"] = json!("fixed");
@@ -512,7 +522,11 @@ impl SchemaWriter {
                 }
                 self.defined
                     .insert(record_name.clone(), Some(field.data_type().clone()));
-                let short = record_name.rsplit('.').next().unwrap_or(&record_name).to_owned();
+                let short = record_name
+                    .rsplit('.')
+                    .next()
+                    .unwrap_or(&record_name)
+                    .to_owned();
                 let mut fields = Vec::with_capacity(children.len());
                 for child in children {
                     fields.push(self.field(child, &short, &format!("{path}.{}", child.name()))?);
@@ -636,7 +650,13 @@ impl SchemaWriter {
 fn sanitize(text: &str) -> String {
     let mut name: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if name.is_empty() || name.starts_with(|c: char| c.is_ascii_digit()) {
         name.insert(0, '_');

@@ -648,7 +648,8 @@ impl Compiler<'_> {
         };
         let wp = phys(w);
         let kind = self.kind(node, path)?;
-        let logical_clash = logical(w).is_some() && logical(r).is_some() && logical(w) != logical(r);
+        let logical_clash =
+            logical(w).is_some() && logical(r).is_some() && logical(w) != logical(r);
         if logical_clash && !matches!(r, Schema::Decimal(_)) {
             return Err(mismatch(self));
         }
@@ -704,13 +705,14 @@ impl Compiler<'_> {
             (Schema::Uuid(UuidSchema::Bytes), Kind::Fixed(c, 16)) if wp == Phys::Bytes => {
                 Step::UuidBytes(*c)
             }
-            (
-                Schema::Fixed(_) | Schema::Uuid(UuidSchema::Fixed(_)),
-                Kind::Fixed(c, size),
-            ) if matches(w, r) => Step::Fixed {
-                col: *c,
-                size: u32::try_from(*size).map_err(|_| mismatch(self))?,
-            },
+            (Schema::Fixed(_) | Schema::Uuid(UuidSchema::Fixed(_)), Kind::Fixed(c, size))
+                if matches(w, r) =>
+            {
+                Step::Fixed {
+                    col: *c,
+                    size: u32::try_from(*size).map_err(|_| mismatch(self))?,
+                }
+            }
             (Schema::Duration(_), Kind::Interval(c)) if matches(w, r) => Step::Duration(*c),
             (Schema::Decimal(rd), Kind::Decimal128(..) | Kind::Decimal256(..)) => {
                 let Schema::Decimal(wd) = w else {
@@ -859,7 +861,10 @@ impl Compiler<'_> {
                                 .to_owned(),
                         });
                     }
-                    plan.push((Arc::<str>::from(rr.fields[index].name.as_str()), Plan::Read(&wf.schema, index)));
+                    plan.push((
+                        Arc::<str>::from(rr.fields[index].name.as_str()),
+                        Plan::Read(&wf.schema, index),
+                    ));
                 }
                 None => plan.push((Arc::from(wf.name.as_str()), Plan::Skip(&wf.schema))),
             }
@@ -910,15 +915,18 @@ impl Compiler<'_> {
         path: &str,
     ) -> Result<Step, AvroSchemaError> {
         let Some(value) = &field.default else {
-            return Err(internal(path, "a default was planned for a field without one"));
+            return Err(internal(
+                path,
+                "a default was planned for a field without one",
+            ));
         };
         let mut bytes = Vec::new();
-        json::encode(&field.schema, self.reader_names, value, &mut bytes, 0).map_err(|message| {
-            AvroSchemaError::Incompatible {
+        json::encode(&field.schema, self.reader_names, value, &mut bytes, 0).map_err(
+            |message| AvroSchemaError::Incompatible {
                 path: path.to_owned(),
                 message: format!("its default {value} does not fit its type: {message}"),
-            }
-        })?;
+            },
+        )?;
         // The default is a reader value: read it with the reader's names on
         // both sides.
         let writer_names = std::mem::replace(&mut self.wnames, self.reader_names);

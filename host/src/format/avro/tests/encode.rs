@@ -17,7 +17,10 @@ use crate::format::avro::{AvroEncodeError, AvroEncoder, AvroSchema};
 /// A one-column batch.
 fn batch(name: &str, array: ArrayRef) -> RecordBatch {
     let field = Field::new(name, array.data_type().clone(), true);
-    match RecordBatch::try_new(Arc::new(arrow_schema::Schema::new(vec![field])), vec![array]) {
+    match RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(vec![field])),
+        vec![array],
+    ) {
         Ok(batch) => batch,
         Err(error) => panic!("{error}"),
     }
@@ -25,7 +28,9 @@ fn batch(name: &str, array: ArrayRef) -> RecordBatch {
 
 /// A record schema of one field `x` of type `ty`.
 fn one(ty: &str) -> AvroSchema {
-    schema(&format!(r#"{{"type": "record", "name": "R", "fields": [{{"name": "x", "type": {ty}}}]}}"#))
+    schema(&format!(
+        r#"{{"type": "record", "name": "R", "fields": [{{"name": "x", "type": {ty}}}]}}"#
+    ))
 }
 
 /// The value of field `x` of each good row, and the row errors.
@@ -66,7 +71,9 @@ fn values_that_do_not_fit_fail_their_rows() {
             r#""long""#,
             Arc::new(UInt64Array::from(vec![u64::MAX, 3])),
             vec![None, Some(Value::Long(3))],
-            vec!["record 0: field `x`: the value does not fit an Avro long in the schema's unit exactly"],
+            vec![
+                "record 0: field `x`: the value does not fit an Avro long in the schema's unit exactly",
+            ],
         ),
         (
             r#"{"type": "enum", "name": "E", "symbols": ["A", "B"]}"#,
@@ -87,18 +94,30 @@ fn values_that_do_not_fit_fail_their_rows() {
                     .with_precision_and_scale(10, 1)
                     .unwrap_or_else(|e| panic!("{e}")),
             ),
-            vec![Some(Value::Decimal(apache_avro::Decimal::from(vec![0x03, 0xe7]))), None],
-            vec!["record 1: field `x`: the unscaled value 1000 has more digits than the Avro decimal's precision"],
+            vec![
+                Some(Value::Decimal(apache_avro::Decimal::from(vec![0x03, 0xe7]))),
+                None,
+            ],
+            vec![
+                "record 1: field `x`: the unscaled value 1000 has more digits than the Avro decimal's precision",
+            ],
         ),
         (
             r#"{"type": "long", "logicalType": "timestamp-millis"}"#,
-            Arc::new(TimestampNanosecondArray::from(vec![5_000_000, 5_000_001]).with_timezone("UTC")),
+            Arc::new(
+                TimestampNanosecondArray::from(vec![5_000_000, 5_000_001]).with_timezone("UTC"),
+            ),
             vec![Some(Value::TimestampMillis(5)), None],
-            vec!["record 1: field `x`: the value does not fit an Avro long in the schema's unit exactly"],
+            vec![
+                "record 1: field `x`: the value does not fit an Avro long in the schema's unit exactly",
+            ],
         ),
         (
             r#"{"type": "string", "logicalType": "uuid"}"#,
-            Arc::new(StringArray::from(vec!["123e4567-e89b-12d3-a456-426614174000", "123e4567"])),
+            Arc::new(StringArray::from(vec![
+                "123e4567-e89b-12d3-a456-426614174000",
+                "123e4567",
+            ])),
             vec![
                 Some(Value::Uuid(
                     apache_avro::Uuid::parse_str("123e4567-e89b-12d3-a456-426614174000")
@@ -106,7 +125,9 @@ fn values_that_do_not_fit_fail_their_rows() {
                 )),
                 None,
             ],
-            vec!["record 1: field `x`: `123e4567` is not a UUID (32 hex digits in groups of 8-4-4-4-12)"],
+            vec![
+                "record 1: field `x`: `123e4567` is not a UUID (32 hex digits in groups of 8-4-4-4-12)",
+            ],
         ),
         (
             r#"{"type": "fixed", "name": "D", "size": 12, "logicalType": "duration"}"#,
@@ -139,7 +160,11 @@ fn values_that_do_not_fit_fail_their_rows() {
         ),
     ];
     for (ty, array, values, errors) in cases {
-        assert_eq!(encode_x(ty, array), (values, errors.into_iter().map(str::to_owned).collect()), "{ty}");
+        assert_eq!(
+            encode_x(ty, array),
+            (values, errors.into_iter().map(str::to_owned).collect()),
+            "{ty}"
+        );
     }
 }
 
@@ -166,7 +191,9 @@ fn conversions_keep_values_exact() {
         ),
         (
             r#"{"type": "fixed", "name": "U", "size": 16, "logicalType": "uuid"}"#,
-            Arc::new(StringArray::from(vec!["00112233-4455-6677-8899-aabbccddeeff"])),
+            Arc::new(StringArray::from(vec![
+                "00112233-4455-6677-8899-aabbccddeeff",
+            ])),
             vec![Some(Value::Uuid(
                 apache_avro::Uuid::parse_str("00112233-4455-6677-8899-aabbccddeeff")
                     .unwrap_or_else(|e| panic!("{e}")),
@@ -187,7 +214,9 @@ fn conversions_keep_values_exact() {
                     .with_precision_and_scale(5, 2)
                     .unwrap_or_else(|e| panic!("{e}")),
             ),
-            vec![Some(Value::Decimal(apache_avro::Decimal::from(vec![0xff, 0xff, 0xfe])))],
+            vec![Some(Value::Decimal(apache_avro::Decimal::from(vec![
+                0xff, 0xff, 0xfe,
+            ])))],
         ),
     ];
     for (ty, array, values) in cases {
@@ -230,7 +259,11 @@ fn batches_that_do_not_fit_the_schema_are_refused_whole() {
     );
     let nanos: ArrayRef = Arc::new(arrow_array::Time64NanosecondArray::from(vec![1]));
     assert_eq!(
-        refuse(&one(r#"{"type": "long", "logicalType": "time-micros"}"#), &batch("x", nanos)).to_string(),
+        refuse(
+            &one(r#"{"type": "long", "logicalType": "time-micros"}"#),
+            &batch("x", nanos)
+        )
+        .to_string(),
         "column `x`: Arrow type `time64(ns)` cannot be written as the Avro type `time-micros`; cast \
          it in a transform"
     );
@@ -279,13 +312,22 @@ fn arrow_types_without_an_avro_form_are_refused_by_name() {
     let arrow = arrow_schema::Schema::new(vec![Field::new("first-name", DataType::Utf8, false)]);
     assert_eq!(
         crate::format::avro::arrow_to_avro_schema(&arrow, "R", None).map_err(|e| e.to_string()),
-        Err("field `first-name`: the column name `first-name` is not a valid Avro name (letters, \
+        Err(
+            "field `first-name`: the column name `first-name` is not a valid Avro name (letters, \
              digits and `_`, not starting with a digit); rename it in a transform"
-            .to_owned())
+                .to_owned()
+        )
     );
-    let arrow = arrow_schema::Schema::new(vec![Field::new("t", DataType::Time32(TimeUnit::Second), false)]);
+    let arrow = arrow_schema::Schema::new(vec![Field::new(
+        "t",
+        DataType::Time32(TimeUnit::Second),
+        false,
+    )]);
     assert_eq!(
         crate::format::avro::arrow_to_avro_schema(&arrow, "R", None).map_err(|e| e.to_string()),
-        Err("field `t`: Arrow type `time32(s)` has no exact Avro form; cast it to a type Avro has".to_owned())
+        Err(
+            "field `t`: Arrow type `time32(s)` has no exact Avro form; cast it to a type Avro has"
+                .to_owned()
+        )
     );
 }

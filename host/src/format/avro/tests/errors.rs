@@ -16,8 +16,16 @@ fn message(schema_text: &str, bytes: &[u8]) -> String {
 #[test]
 fn numbers_must_be_whole_and_in_range() {
     let cases: [(&str, &[u8], &str); 6] = [
-        (r#""long""#, &[], "field `value`: the value ends in the middle of a number"),
-        (r#""long""#, &[0x80, 0x80], "field `value`: the value ends in the middle of a number"),
+        (
+            r#""long""#,
+            &[],
+            "field `value`: the value ends in the middle of a number",
+        ),
+        (
+            r#""long""#,
+            &[0x80, 0x80],
+            "field `value`: the value ends in the middle of a number",
+        ),
         (
             r#""long""#,
             &[0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02],
@@ -33,7 +41,11 @@ fn numbers_must_be_whole_and_in_range() {
             &[0x80, 0x80, 0x80, 0x80, 0x10],
             "field `value`: int value 2147483648 is out of the 32-bit range",
         ),
-        (r#""double""#, &[0, 0, 0], "field `value`: a double of 8 bytes runs 5 bytes past the end of the value"),
+        (
+            r#""double""#,
+            &[0, 0, 0],
+            "field `value`: a double of 8 bytes runs 5 bytes past the end of the value",
+        ),
     ];
     for (schema, bytes, expected) in cases {
         assert_eq!(message(schema, bytes), expected, "{schema} {bytes:?}");
@@ -42,25 +54,54 @@ fn numbers_must_be_whole_and_in_range() {
     let decoded = decode(
         &schema(r#""long""#),
         None,
-        &[vec![0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01]],
+        &[vec![
+            0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01,
+        ]],
     );
-    same(&col(&decoded.batch, "value"), &Int64Array::from(vec![i64::MAX]));
+    same(
+        &col(&decoded.batch, "value"),
+        &Int64Array::from(vec![i64::MAX]),
+    );
 }
 
 #[test]
 fn lengths_strings_and_booleans_are_checked() {
     let cases: [(&str, &[u8], &str); 7] = [
-        (r#""string""#, &[0x01], "field `value`: a string has a negative length (-1)"),
-        (r#""bytes""#, &[0x03], "field `value`: a bytes value has a negative length (-2)"),
-        (r#""string""#, &[0x06, b'a'], "field `value`: a string of 3 bytes runs 2 bytes past the end of the value"),
-        (r#""string""#, &[0x04, 0xc3, 0x28], "field `value`: a string is not valid UTF-8 (at byte 0)"),
-        (r#""boolean""#, &[0x02], "field `value`: a boolean is the byte 2; only 0 and 1 are booleans"),
+        (
+            r#""string""#,
+            &[0x01],
+            "field `value`: a string has a negative length (-1)",
+        ),
+        (
+            r#""bytes""#,
+            &[0x03],
+            "field `value`: a bytes value has a negative length (-2)",
+        ),
+        (
+            r#""string""#,
+            &[0x06, b'a'],
+            "field `value`: a string of 3 bytes runs 2 bytes past the end of the value",
+        ),
+        (
+            r#""string""#,
+            &[0x04, 0xc3, 0x28],
+            "field `value`: a string is not valid UTF-8 (at byte 0)",
+        ),
+        (
+            r#""boolean""#,
+            &[0x02],
+            "field `value`: a boolean is the byte 2; only 0 and 1 are booleans",
+        ),
         (
             r#"{"type": "fixed", "name": "F", "size": 4}"#,
             &[1, 2, 3],
             "field `value`: a fixed of 4 bytes runs 1 byte past the end of the value",
         ),
-        (r#""long""#, &[0x02, 0x00], "1 byte left after the end of the datum; is the value written with another schema?"),
+        (
+            r#""long""#,
+            &[0x02, 0x00],
+            "1 byte left after the end of the datum; is the value written with another schema?",
+        ),
     ];
     for (schema, bytes, expected) in cases {
         assert_eq!(message(schema, bytes), expected, "{schema} {bytes:?}");
@@ -112,7 +153,11 @@ fn block_counts_are_bounded_by_the_bytes_left() {
             &[0x01, 0xc8, 0x01],
             "field `value`: an array block of 100 bytes runs 100 bytes past the end of the value",
         ),
-        (longs, &[0x01, 0x01], "field `value`: an array block has a negative byte size (-1)"),
+        (
+            longs,
+            &[0x01, 0x01],
+            "field `value`: an array block has a negative byte size (-1)",
+        ),
         (
             nulls,
             &[0x80, 0x80, 0x80, 0x02],
@@ -132,7 +177,10 @@ fn block_counts_are_bounded_by_the_bytes_left() {
     let decoded = decode(&schema(longs), None, &[vec![0x03, 0x04, 0x02, 0x04, 0x00]]);
     assert_eq!(decoded.errors, []);
     let list = col(&decoded.batch, "value");
-    same(list.as_list::<i32>().values(), &Int64Array::from(vec![1, 2]));
+    same(
+        list.as_list::<i32>().values(),
+        &Int64Array::from(vec![1, 2]),
+    );
     let decoded = decode(&schema(nulls), None, &[vec![0x06, 0x00]]);
     let list = col(&decoded.batch, "value");
     same(list.as_list::<i32>().values(), &NullArray::new(3));
@@ -141,7 +189,9 @@ fn block_counts_are_bounded_by_the_bytes_left() {
 #[test]
 fn logical_values_are_checked() {
     let decimal = |precision: u32| {
-        format!(r#"{{"type": "bytes", "logicalType": "decimal", "precision": {precision}, "scale": 0}}"#)
+        format!(
+            r#"{{"type": "bytes", "logicalType": "decimal", "precision": {precision}, "scale": 0}}"#
+        )
     };
     let mut too_long = vec![0x22, 0x01];
     too_long.extend([0u8; 16]);
@@ -151,7 +201,11 @@ fn logical_values_are_checked() {
             vec![0x04, 0x30, 0x39],
             "field `value`: the decimal's unscaled value 12345 has more digits than its precision 4",
         ),
-        (decimal(38), too_long, "field `value`: a decimal of 17 bytes overflows 128 bits"),
+        (
+            decimal(38),
+            too_long,
+            "field `value`: a decimal of 17 bytes overflows 128 bits",
+        ),
         (
             r#"{"type": "string", "logicalType": "uuid"}"#.to_owned(),
             vec![0x08, b'n', b'o', b'p', b'e'],
@@ -175,7 +229,12 @@ fn logical_values_are_checked() {
     let decoded = decode(&schema(wide), None, &[minus_two]);
     assert_eq!(decoded.errors, []);
     let value = col(&decoded.batch, "value");
-    assert_eq!(value.as_primitive::<arrow_array::types::Decimal128Type>().value(0), -2);
+    assert_eq!(
+        value
+            .as_primitive::<arrow_array::types::Decimal128Type>()
+            .value(0),
+        -2
+    );
 }
 
 #[test]
@@ -200,7 +259,10 @@ fn linked(depth: usize) -> Value {
         next = Value::Union(
             1,
             Box::new(Value::Record(vec![
-                ("value".into(), Value::Int(i32::try_from(value).unwrap_or(0))),
+                (
+                    "value".into(),
+                    Value::Int(i32::try_from(value).unwrap_or(0)),
+                ),
                 ("next".into(), next),
             ])),
         );
@@ -220,12 +282,19 @@ fn recursive_values_nest_only_so_deep() {
     let path = vec!["next"; 33].join(".");
     assert_eq!(
         messages(&writer, &[deep.clone()]),
-        [format!("field `{path}`: the value nests deeper than 64 levels")]
+        [format!(
+            "field `{path}`: the value nests deeper than 64 levels"
+        )]
     );
     // Skipping the recursive field is bounded too.
-    let reader = schema(r#"{"type": "record", "name": "Node", "fields": [{"name": "value", "type": "int"}]}"#);
+    let reader = schema(
+        r#"{"type": "record", "name": "Node", "fields": [{"name": "value", "type": "int"}]}"#,
+    );
     let decoded = decode(&writer, Some(&reader), &[deep, datum(&writer, linked(5))]);
     let errors: Vec<&str> = decoded.errors.iter().map(|e| e.message.as_str()).collect();
-    assert_eq!(errors, ["field `next`: the value nests deeper than 64 levels"]);
+    assert_eq!(
+        errors,
+        ["field `next`: the value nests deeper than 64 levels"]
+    );
     assert_eq!(decoded.rows, [1]);
 }

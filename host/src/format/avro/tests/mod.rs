@@ -65,7 +65,11 @@ fn col(batch: &RecordBatch, name: &str) -> ArrayRef {
 
 /// Asserts an array equals an expected one, value by value.
 fn same(actual: &ArrayRef, expected: &dyn Array) {
-    assert_eq!(actual.to_data(), expected.to_data(), "{actual:?} != {expected:?}");
+    assert_eq!(
+        actual.to_data(),
+        expected.to_data(),
+        "{actual:?} != {expected:?}"
+    );
 }
 
 /// Encodes a batch with `schema`, returning each row's datum and the row
@@ -96,6 +100,10 @@ fn read_back(schema: &AvroSchema, bytes: &[u8]) -> Value {
         Ok(value) => value,
         Err(error) => panic!("apache-avro cannot read the encoded datum: {error}"),
     };
-    assert!(reader.is_empty(), "{} bytes left after the datum", reader.len());
+    assert!(
+        reader.is_empty(),
+        "{} bytes left after the datum",
+        reader.len()
+    );
     value
 }

@@ -145,7 +145,10 @@ fn order() -> impl Strategy<Value = Value> {
         (0u32..=i32::MAX as u32, 0u32..=i32::MAX as u32, any::<u32>()),
     );
     (scalars, nested).prop_map(
-        |((id, qty, note, blob, price, coupon, either), (lines, attrs, status, code, amount, at, day, uuid, wait))| {
+        |(
+            (id, qty, note, blob, price, coupon, either),
+            (lines, attrs, status, code, amount, at, day, uuid, wait),
+        )| {
             let symbols = ["NEW", "PAID", "SHIPPED"];
             Value::Record(vec![
                 ("id".into(), Value::Long(id)),
@@ -158,17 +161,32 @@ fn order() -> impl Strategy<Value = Value> {
                 ("lines".into(), Value::Array(lines)),
                 (
                     "attrs".into(),
-                    Value::Map(attrs.into_iter().map(|(k, v)| (k, Value::Long(v))).collect::<HashMap<_, _>>()),
+                    Value::Map(
+                        attrs
+                            .into_iter()
+                            .map(|(k, v)| (k, Value::Long(v)))
+                            .collect::<HashMap<_, _>>(),
+                    ),
                 ),
-                ("status".into(), Value::Enum(status, symbols[status as usize].into())),
+                (
+                    "status".into(),
+                    Value::Enum(status, symbols[status as usize].into()),
+                ),
                 ("code".into(), Value::Fixed(3, code.to_vec())),
-                ("amount".into(), Value::Decimal(Decimal::from(twos_complement(amount)))),
+                (
+                    "amount".into(),
+                    Value::Decimal(Decimal::from(twos_complement(amount))),
+                ),
                 ("at".into(), Value::TimestampMicros(at)),
                 ("day".into(), Value::Date(day)),
                 ("ref".into(), Value::Uuid(Uuid::from_bytes(uuid))),
                 (
                     "wait".into(),
-                    Value::Duration(Duration::new(Months::new(wait.0), Days::new(wait.1), Millis::new(wait.2))),
+                    Value::Duration(Duration::new(
+                        Months::new(wait.0),
+                        Days::new(wait.1),
+                        Millis::new(wait.2),
+                    )),
                 ),
             ])
         },

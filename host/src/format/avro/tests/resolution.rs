@@ -62,32 +62,72 @@ fn added_fields_take_their_defaults_and_removed_fields_are_skipped() {
         Value::Record(vec![
             ("gone".into(), Value::Array(vec![line("x"), line("yy")])),
             ("id".into(), Value::Long(id)),
-            ("also_gone".into(), Value::Union(2, Box::new(Value::Double(0.5)))),
+            (
+                "also_gone".into(),
+                Value::Union(2, Box::new(Value::Double(0.5))),
+            ),
             ("note".into(), Value::String(note.into())),
         ])
     };
     let decoded = decode(
         &writer,
         Some(&reader),
-        &[datum(&writer, value(1, "first")), datum(&writer, value(2, "second"))],
+        &[
+            datum(&writer, value(1, "first")),
+            datum(&writer, value(2, "second")),
+        ],
     );
     assert_eq!(decoded.errors, []);
     let batch = &decoded.batch;
-    let names: Vec<&str> = batch.schema_ref().fields().iter().map(|f| f.name().as_str()).collect();
-    assert_eq!(names, ["note", "id", "qty", "currency", "coupon", "raw", "tier", "where", "scores"]);
-    same(&col(batch, "note"), &StringArray::from(vec!["first", "second"]));
+    let names: Vec<&str> = batch
+        .schema_ref()
+        .fields()
+        .iter()
+        .map(|f| f.name().as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "note", "id", "qty", "currency", "coupon", "raw", "tier", "where", "scores"
+        ]
+    );
+    same(
+        &col(batch, "note"),
+        &StringArray::from(vec!["first", "second"]),
+    );
     same(&col(batch, "id"), &Int64Array::from(vec![1, 2]));
     same(&col(batch, "qty"), &Int32Array::from(vec![3, 3]));
-    same(&col(batch, "currency"), &StringArray::from(vec!["EUR", "EUR"]));
-    same(&col(batch, "coupon"), &StringArray::from(vec![None::<&str>, None]));
-    same(&col(batch, "raw"), &BinaryArray::from(vec![&[0xffu8, 0][..], &[0xff, 0][..]]));
+    same(
+        &col(batch, "currency"),
+        &StringArray::from(vec!["EUR", "EUR"]),
+    );
+    same(
+        &col(batch, "coupon"),
+        &StringArray::from(vec![None::<&str>, None]),
+    );
+    same(
+        &col(batch, "raw"),
+        &BinaryArray::from(vec![&[0xffu8, 0][..], &[0xff, 0][..]]),
+    );
     let symbols: ArrayRef = Arc::new(StringArray::from(vec!["GOLD", "SILVER"]));
-    same(&col(batch, "tier"), &DictionaryArray::<Int32Type>::new(Int32Array::from(vec![1, 1]), symbols));
+    same(
+        &col(batch, "tier"),
+        &DictionaryArray::<Int32Type>::new(Int32Array::from(vec![1, 1]), symbols),
+    );
     let place = col(batch, "where");
-    same(place.as_struct().column(0), &StringArray::from(vec!["Oslo", "Oslo"]));
-    same(place.as_struct().column(1), &Int32Array::from(vec![150, 150]));
+    same(
+        place.as_struct().column(0),
+        &StringArray::from(vec!["Oslo", "Oslo"]),
+    );
+    same(
+        place.as_struct().column(1),
+        &Int32Array::from(vec![150, 150]),
+    );
     let scores = col(batch, "scores");
-    same(scores.as_list::<i32>().values(), &Float64Array::from(vec![1.5, 2.0, 1.5, 2.0]));
+    same(
+        scores.as_list::<i32>().values(),
+        &Float64Array::from(vec![1.5, 2.0, 1.5, 2.0]),
+    );
 }
 
 #[test]
@@ -124,10 +164,22 @@ fn numbers_and_strings_promote() {
     let batch = &decoded.batch;
     same(&col(batch, "il"), &Int64Array::from(vec![-7]));
     same(&col(batch, "if"), &Float32Array::from(vec![16_777_216.0]));
-    same(&col(batch, "id"), &Float64Array::from(vec![2_147_483_647.0]));
-    same(&col(batch, "lf"), &Float32Array::from(vec![1_099_511_627_776.0]));
-    same(&col(batch, "ld"), &Float64Array::from(vec![-4_503_599_627_370_496.0]));
-    same(&col(batch, "fd"), &Float64Array::from(vec![f64::from(0.1f32)]));
+    same(
+        &col(batch, "id"),
+        &Float64Array::from(vec![2_147_483_647.0]),
+    );
+    same(
+        &col(batch, "lf"),
+        &Float32Array::from(vec![1_099_511_627_776.0]),
+    );
+    same(
+        &col(batch, "ld"),
+        &Float64Array::from(vec![-4_503_599_627_370_496.0]),
+    );
+    same(
+        &col(batch, "fd"),
+        &Float64Array::from(vec![f64::from(0.1f32)]),
+    );
     same(&col(batch, "sb"), &BinaryArray::from(vec!["é".as_bytes()]));
     same(&col(batch, "bs"), &StringArray::from(vec!["ok"]));
     same(
@@ -158,20 +210,32 @@ fn aliases_match_renamed_fields_and_types() {
         Value::Record(vec![
             ("total".into(), Value::Double(9.5)),
             ("kind".into(), Value::Enum(kind, symbol.into())),
-            ("who".into(), Value::Record(vec![("n".into(), Value::String("Ada".into()))])),
+            (
+                "who".into(),
+                Value::Record(vec![("n".into(), Value::String("Ada".into()))]),
+            ),
         ])
     };
     let decoded = decode(
         &writer,
         Some(&reader),
-        &[datum(&writer, value(0, "A")), datum(&writer, value(2, "EXTRA"))],
+        &[
+            datum(&writer, value(0, "A")),
+            datum(&writer, value(2, "EXTRA")),
+        ],
     );
     assert_eq!(decoded.errors, []);
     let batch = &decoded.batch;
     same(&col(batch, "amount"), &Float64Array::from(vec![9.5, 9.5]));
     let symbols: ArrayRef = Arc::new(StringArray::from(vec!["B", "A", "OTHER"]));
-    same(&col(batch, "kind"), &DictionaryArray::<Int32Type>::new(Int32Array::from(vec![1, 2]), symbols));
-    same(col(batch, "who").as_struct().column(0), &StringArray::from(vec!["Ada", "Ada"]));
+    same(
+        &col(batch, "kind"),
+        &DictionaryArray::<Int32Type>::new(Int32Array::from(vec![1, 2]), symbols),
+    );
+    same(
+        col(batch, "who").as_struct().column(0),
+        &StringArray::from(vec!["Ada", "Ada"]),
+    );
 }
 
 #[test]
@@ -191,7 +255,10 @@ fn a_writer_symbol_the_reader_lacks_fails_its_row_without_a_default() {
         ["field `value`: enum symbol `B` is not in the reader's enum `K`, which has no default"]
     );
     let keys = col(&decoded.batch, "value");
-    assert_eq!(keys.as_dictionary::<Int32Type>().keys(), &Int32Array::from(vec![1, 0]));
+    assert_eq!(
+        keys.as_dictionary::<Int32Type>().keys(),
+        &Int32Array::from(vec![1, 0])
+    );
 }
 
 #[test]
@@ -202,7 +269,10 @@ fn union_branches_resolve_per_value() {
     let reader = schema(r#""long""#);
     let values = [
         datum(&writer, Value::Union(1, Box::new(Value::Int(4)))),
-        datum(&writer, Value::Union(2, Box::new(Value::String("x".into())))),
+        datum(
+            &writer,
+            Value::Union(2, Box::new(Value::String("x".into()))),
+        ),
         datum(&writer, Value::Union(0, Box::new(Value::Null))),
     ];
     let decoded = decode(&writer, Some(&reader), &values);
@@ -234,12 +304,19 @@ fn union_branches_resolve_per_value() {
         datum(&writer, Value::Union(1, Box::new(Value::Int(8)))),
     ];
     let decoded = decode(&writer, Some(&reader), &values);
-    same(&col(&decoded.batch, "value"), &Int64Array::from(vec![None, Some(8)]));
+    same(
+        &col(&decoded.batch, "value"),
+        &Int64Array::from(vec![None, Some(8)]),
+    );
 }
 
 #[test]
 fn schemas_that_do_not_resolve_name_the_field() {
-    let record = |fields: &str| schema(&format!(r#"{{"type": "record", "name": "R", "fields": [{fields}]}}"#));
+    let record = |fields: &str| {
+        schema(&format!(
+            r#"{{"type": "record", "name": "R", "fields": [{fields}]}}"#
+        ))
+    };
     let cases = [
         (
             record(r#"{"name": "a", "type": "int"}"#),
@@ -263,8 +340,12 @@ fn schemas_that_do_not_resolve_name_the_field() {
             "field `a`: the writer's `timestamp-millis` cannot be read as the reader's `timestamp-micros`",
         ),
         (
-            record(r#"{"name": "a", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}}"#),
-            record(r#"{"name": "a", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 3}}"#),
+            record(
+                r#"{"name": "a", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 2}}"#,
+            ),
+            record(
+                r#"{"name": "a", "type": {"type": "bytes", "logicalType": "decimal", "precision": 9, "scale": 3}}"#,
+            ),
             "field `a`: the writer's decimal(9, 2) differs from the reader's decimal(9, 3); \
              decimals resolve only with equal precision and scale",
         ),
@@ -297,8 +378,15 @@ fn schemas_that_do_not_resolve_name_the_field() {
         r#"{"type": "record", "name": "R", "fields": [{"name": "e", "type": "int", "default": "x"}]}"#,
         &[],
     );
-    let Err(error) = bad_default else { panic!("a bad default parsed") };
-    assert!(error.to_string().starts_with("the Avro schema does not parse: "), "{error}");
+    let Err(error) = bad_default else {
+        panic!("a bad default parsed")
+    };
+    assert!(
+        error
+            .to_string()
+            .starts_with("the Avro schema does not parse: "),
+        "{error}"
+    );
 }
 
 #[test]
@@ -307,7 +395,9 @@ fn unsupported_reader_types_name_the_field() {
         r#"{"type": "record", "name": "R", "fields": [{"name": "big", "type":
             {"type": "bytes", "logicalType": "decimal", "precision": 80, "scale": 0}}]}"#,
     );
-    let Err(error) = AvroDecoder::new(&wide, None) else { panic!("decimal(80) mapped") };
+    let Err(error) = AvroDecoder::new(&wide, None) else {
+        panic!("decimal(80) mapped")
+    };
     assert_eq!(
         error.to_string(),
         "field `big`: decimal precision 80 is over 76, the most an Arrow decimal holds; \

@@ -7,11 +7,9 @@ use std::sync::Arc;
 
 use apache_avro::types::Value;
 use apache_avro::{Days, Decimal, Duration, Millis, Months, Uuid};
-use arrow_array::builder::{
-    Float64Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder,
-};
+use arrow_array::builder::{Float64Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Int32Type, Int8Type};
+use arrow_array::types::{Int8Type, Int32Type};
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Date32Array, Decimal128Array, Decimal256Array,
     DictionaryArray, FixedSizeBinaryArray, Float32Array, Float64Array, Int32Array, Int64Array,
@@ -116,12 +114,41 @@ pub(super) fn all_values() -> Vec<Value> {
             ("i".into(), Value::Int(if first { i32::MIN } else { 7 })),
             ("l".into(), Value::Long(if first { i64::MAX } else { -1 })),
             ("f".into(), Value::Float(if first { 1.5 } else { -0.25 })),
-            ("d".into(), Value::Double(if first { 1e300 } else { -2.5e-10 })),
-            ("by".into(), Value::Bytes(if first { vec![0, 255, 7] } else { vec![] })),
-            ("s".into(), Value::String(if first { "héllo \"w\"\n".into() } else { String::new() })),
-            ("fx".into(), Value::Fixed(4, if first { vec![1, 2, 3, 4] } else { vec![0; 4] })),
-            ("e".into(), if first { Value::Enum(1, "HEARTS".into()) } else { Value::Enum(3, "CLUBS".into()) }),
-            ("rec".into(), inner(if first { 1 } else { 2 }, if first { Some("y") } else { None })),
+            (
+                "d".into(),
+                Value::Double(if first { 1e300 } else { -2.5e-10 }),
+            ),
+            (
+                "by".into(),
+                Value::Bytes(if first { vec![0, 255, 7] } else { vec![] }),
+            ),
+            (
+                "s".into(),
+                Value::String(if first {
+                    "héllo \"w\"\n".into()
+                } else {
+                    String::new()
+                }),
+            ),
+            (
+                "fx".into(),
+                Value::Fixed(4, if first { vec![1, 2, 3, 4] } else { vec![0; 4] }),
+            ),
+            (
+                "e".into(),
+                if first {
+                    Value::Enum(1, "HEARTS".into())
+                } else {
+                    Value::Enum(3, "CLUBS".into())
+                },
+            ),
+            (
+                "rec".into(),
+                inner(
+                    if first { 1 } else { 2 },
+                    if first { Some("y") } else { None },
+                ),
+            ),
             (
                 "arr".into(),
                 Value::Array(if first {
@@ -140,30 +167,93 @@ pub(super) fn all_values() -> Vec<Value> {
             ),
             (
                 "opt".into(),
-                if first { Value::Union(1, Box::new(Value::Long(42))) } else { Value::Union(0, Box::new(Value::Null)) },
+                if first {
+                    Value::Union(1, Box::new(Value::Long(42)))
+                } else {
+                    Value::Union(0, Box::new(Value::Null))
+                },
             ),
             (
                 "optlast".into(),
-                if first { Value::Union(1, Box::new(Value::Null)) } else { Value::Union(0, Box::new(Value::String("z".into()))) },
+                if first {
+                    Value::Union(1, Box::new(Value::Null))
+                } else {
+                    Value::Union(0, Box::new(Value::String("z".into())))
+                },
             ),
             (
                 "u".into(),
-                if first { Value::Union(2, Box::new(Value::String("two".into()))) } else { Value::Union(3, Box::new(inner(9, Some("nine")))) },
+                if first {
+                    Value::Union(2, Box::new(Value::String("two".into())))
+                } else {
+                    Value::Union(3, Box::new(inner(9, Some("nine"))))
+                },
             ),
-            ("dec".into(), Value::Decimal(Decimal::from(if first { vec![0x30, 0x39] } else { vec![0xff] }))),
-            ("decf".into(), Value::Decimal(Decimal::from(if first { vec![0, 0, 0, 0, 0, 0, 0x04, 0xd2] } else { vec![0xff; 8] }))),
-            ("big".into(), Value::Decimal(Decimal::from(if first { big.clone() } else { vec![1] }))),
-            ("uid".into(), Value::Uuid(uuid(if first { UUID_A } else { UUID_B }))),
-            ("uidf".into(), Value::Uuid(uuid(if first { UUID_B } else { UUID_A }))),
+            (
+                "dec".into(),
+                Value::Decimal(Decimal::from(if first {
+                    vec![0x30, 0x39]
+                } else {
+                    vec![0xff]
+                })),
+            ),
+            (
+                "decf".into(),
+                Value::Decimal(Decimal::from(if first {
+                    vec![0, 0, 0, 0, 0, 0, 0x04, 0xd2]
+                } else {
+                    vec![0xff; 8]
+                })),
+            ),
+            (
+                "big".into(),
+                Value::Decimal(Decimal::from(if first { big.clone() } else { vec![1] })),
+            ),
+            (
+                "uid".into(),
+                Value::Uuid(uuid(if first { UUID_A } else { UUID_B })),
+            ),
+            (
+                "uidf".into(),
+                Value::Uuid(uuid(if first { UUID_B } else { UUID_A })),
+            ),
             ("date".into(), Value::Date(if first { 19_844 } else { -1 })),
-            ("tm".into(), Value::TimeMillis(if first { 86_399_999 } else { 0 })),
-            ("tu".into(), Value::TimeMicros(if first { 1 } else { 86_399_999_999 })),
-            ("tsm".into(), Value::TimestampMillis(if first { 1_714_566_600_123 } else { -1 })),
-            ("tsu".into(), Value::TimestampMicros(if first { 1_714_566_600_123_456 } else { 0 })),
-            ("tsn".into(), Value::TimestampNanos(if first { 1_714_566_600_123_456_789 } else { i64::MIN })),
-            ("ltm".into(), Value::LocalTimestampMillis(if first { 5 } else { 6 })),
-            ("ltu".into(), Value::LocalTimestampMicros(if first { 7 } else { 8 })),
-            ("ltn".into(), Value::LocalTimestampNanos(if first { 9 } else { 10 })),
+            (
+                "tm".into(),
+                Value::TimeMillis(if first { 86_399_999 } else { 0 }),
+            ),
+            (
+                "tu".into(),
+                Value::TimeMicros(if first { 1 } else { 86_399_999_999 }),
+            ),
+            (
+                "tsm".into(),
+                Value::TimestampMillis(if first { 1_714_566_600_123 } else { -1 }),
+            ),
+            (
+                "tsu".into(),
+                Value::TimestampMicros(if first { 1_714_566_600_123_456 } else { 0 }),
+            ),
+            (
+                "tsn".into(),
+                Value::TimestampNanos(if first {
+                    1_714_566_600_123_456_789
+                } else {
+                    i64::MIN
+                }),
+            ),
+            (
+                "ltm".into(),
+                Value::LocalTimestampMillis(if first { 5 } else { 6 }),
+            ),
+            (
+                "ltu".into(),
+                Value::LocalTimestampMicros(if first { 7 } else { 8 }),
+            ),
+            (
+                "ltn".into(),
+                Value::LocalTimestampNanos(if first { 9 } else { 10 }),
+            ),
             (
                 "dur".into(),
                 Value::Duration(Duration::new(
@@ -203,9 +293,17 @@ fn every_type_maps_to_its_arrow_type() {
         ("by", DataType::Binary, false),
         ("s", DataType::Utf8, false),
         ("fx", DataType::FixedSizeBinary(4), false),
-        ("e", DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)), false),
+        (
+            "e",
+            DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+            false,
+        ),
         ("rec", DataType::Struct(inner.clone()), false),
-        ("arr", DataType::List(Arc::new(Field::new("item", DataType::Int64, false))), false),
+        (
+            "arr",
+            DataType::List(Arc::new(Field::new("item", DataType::Int64, false))),
+            false,
+        ),
         ("opt", DataType::Int64, true),
         ("optlast", DataType::Utf8, true),
         ("dec", DataType::Decimal128(10, 2), false),
@@ -216,12 +314,32 @@ fn every_type_maps_to_its_arrow_type() {
         ("date", DataType::Date32, false),
         ("tm", DataType::Time32(TimeUnit::Millisecond), false),
         ("tu", DataType::Time64(TimeUnit::Microsecond), false),
-        ("tsm", DataType::Timestamp(TimeUnit::Millisecond, utc.clone()), false),
-        ("tsu", DataType::Timestamp(TimeUnit::Microsecond, utc.clone()), false),
+        (
+            "tsm",
+            DataType::Timestamp(TimeUnit::Millisecond, utc.clone()),
+            false,
+        ),
+        (
+            "tsu",
+            DataType::Timestamp(TimeUnit::Microsecond, utc.clone()),
+            false,
+        ),
         ("tsn", DataType::Timestamp(TimeUnit::Nanosecond, utc), false),
-        ("ltm", DataType::Timestamp(TimeUnit::Millisecond, None), false),
-        ("ltu", DataType::Timestamp(TimeUnit::Microsecond, None), false),
-        ("ltn", DataType::Timestamp(TimeUnit::Nanosecond, None), false),
+        (
+            "ltm",
+            DataType::Timestamp(TimeUnit::Millisecond, None),
+            false,
+        ),
+        (
+            "ltu",
+            DataType::Timestamp(TimeUnit::Microsecond, None),
+            false,
+        ),
+        (
+            "ltn",
+            DataType::Timestamp(TimeUnit::Nanosecond, None),
+            false,
+        ),
         ("dur", DataType::Interval(IntervalUnit::MonthDayNano), false),
     ];
     for (name, data_type, nullable) in expected {
@@ -259,7 +377,10 @@ fn every_type_maps_to_its_arrow_type() {
     );
     assert!(union.is_nullable());
     let meta = |name: &str, key: &str| field(name).metadata().get(key).cloned();
-    assert_eq!(arrow.metadata().get(NAME_KEY).map(String::as_str), Some("shop.All"));
+    assert_eq!(
+        arrow.metadata().get(NAME_KEY).map(String::as_str),
+        Some("shop.All")
+    );
     assert_eq!(meta("fx", NAME_KEY).as_deref(), Some("shop.F4"));
     assert_eq!(meta("e", NAME_KEY).as_deref(), Some("shop.Suit"));
     assert_eq!(
@@ -271,14 +392,20 @@ fn every_type_maps_to_its_arrow_type() {
     assert_eq!(meta("decf", SIZE_KEY).as_deref(), Some("8"));
     assert_eq!(meta("dec", SIZE_KEY), None);
     assert_eq!(meta("uid", LOGICAL_TYPE_KEY).as_deref(), Some("uuid"));
-    assert_eq!(meta("uidf", "ARROW:extension:name").as_deref(), Some("arrow.uuid"));
+    assert_eq!(
+        meta("uidf", "ARROW:extension:name").as_deref(),
+        Some("arrow.uuid")
+    );
     assert_eq!(meta("dur", NAME_KEY).as_deref(), Some("shop.Dur"));
 }
 
 #[test]
 fn every_type_decodes_to_exact_values() {
     let schema = schema(ALL_TYPES);
-    let values: Vec<Vec<u8>> = all_values().into_iter().map(|v| datum(&schema, v)).collect();
+    let values: Vec<Vec<u8>> = all_values()
+        .into_iter()
+        .map(|v| datum(&schema, v))
+        .collect();
     let decoded = decode(&schema, None, &values);
     assert_eq!(decoded.errors, []);
     assert_eq!(decoded.rows, [0, 1]);
@@ -290,13 +417,18 @@ fn every_type_decodes_to_exact_values() {
     same(&c("l"), &Int64Array::from(vec![i64::MAX, -1]));
     same(&c("f"), &Float32Array::from(vec![1.5, -0.25]));
     same(&c("d"), &Float64Array::from(vec![1e300, -2.5e-10]));
-    same(&c("by"), &BinaryArray::from(vec![&[0u8, 255, 7][..], &[][..]]));
+    same(
+        &c("by"),
+        &BinaryArray::from(vec![&[0u8, 255, 7][..], &[][..]]),
+    );
     same(&c("s"), &StringArray::from(vec!["héllo \"w\"\n", ""]));
     same(
         &c("fx"),
         &FixedSizeBinaryArray::from(vec![&[1u8, 2, 3, 4][..], &[0, 0, 0, 0][..]]),
     );
-    let symbols: ArrayRef = Arc::new(StringArray::from(vec!["SPADES", "HEARTS", "DIAMONDS", "CLUBS"]));
+    let symbols: ArrayRef = Arc::new(StringArray::from(vec![
+        "SPADES", "HEARTS", "DIAMONDS", "CLUBS",
+    ]));
     same(
         &c("e"),
         &DictionaryArray::<Int32Type>::new(Int32Array::from(vec![1, 3]), symbols),
@@ -308,12 +440,19 @@ fn every_type_decodes_to_exact_values() {
     let inner_struct = |x: Vec<i32>, y: Vec<Option<&str>>| {
         StructArray::new(
             inner_fields.clone(),
-            vec![Arc::new(Int32Array::from(x)), Arc::new(StringArray::from(y))],
+            vec![
+                Arc::new(Int32Array::from(x)),
+                Arc::new(StringArray::from(y)),
+            ],
             None,
         )
     };
     same(&c("rec"), &inner_struct(vec![1, 2], vec![Some("y"), None]));
-    let mut arr = ListBuilder::new(Int64Builder::new()).with_field(Field::new("item", DataType::Int64, false));
+    let mut arr = ListBuilder::new(Int64Builder::new()).with_field(Field::new(
+        "item",
+        DataType::Int64,
+        false,
+    ));
     arr.append_value([Some(1), Some(-2), Some(1 << 40)]);
     arr.append_value([]);
     same(&c("arr"), &arr.finish());
@@ -334,8 +473,13 @@ fn every_type_decodes_to_exact_values() {
     same(&c("optlast"), &StringArray::from(vec![None, Some("z")]));
 
     let union = c("u");
-    let union = union.as_any().downcast_ref::<UnionArray>().map(|u| u.clone());
-    let Some(union) = union else { panic!("u is not a union") };
+    let union = union
+        .as_any()
+        .downcast_ref::<UnionArray>()
+        .map(|u| u.clone());
+    let Some(union) = union else {
+        panic!("u is not a union")
+    };
     assert_eq!(union.type_ids(), &ScalarBuffer::from(vec![2i8, 3]));
     assert_eq!(union.offsets(), Some(&ScalarBuffer::from(vec![0i32, 0])));
     same(union.child(0), &NullArray::new(0));
@@ -345,28 +489,51 @@ fn every_type_decodes_to_exact_values() {
 
     same(
         &c("dec"),
-        &Decimal128Array::from(vec![12345, -1]).with_precision_and_scale(10, 2).unwrap_or_else(|e| panic!("{e}")),
+        &Decimal128Array::from(vec![12345, -1])
+            .with_precision_and_scale(10, 2)
+            .unwrap_or_else(|e| panic!("{e}")),
     );
     same(
         &c("decf"),
-        &Decimal128Array::from(vec![1234, -1]).with_precision_and_scale(18, 4).unwrap_or_else(|e| panic!("{e}")),
+        &Decimal128Array::from(vec![1234, -1])
+            .with_precision_and_scale(18, 4)
+            .unwrap_or_else(|e| panic!("{e}")),
     );
-    let big = i256::from_string("-12345678901234567890123456789012345678901234").unwrap_or(i256::ZERO);
+    let big =
+        i256::from_string("-12345678901234567890123456789012345678901234").unwrap_or(i256::ZERO);
     same(
         &c("big"),
-        &Decimal256Array::from(vec![big, i256::ONE]).with_precision_and_scale(50, 5).unwrap_or_else(|e| panic!("{e}")),
+        &Decimal256Array::from(vec![big, i256::ONE])
+            .with_precision_and_scale(50, 5)
+            .unwrap_or_else(|e| panic!("{e}")),
     );
     same(&c("uid"), &StringArray::from(vec![UUID_A, UUID_B]));
     same(
         &c("uidf"),
-        &FixedSizeBinaryArray::from(vec![&uuid(UUID_B).as_bytes()[..], &uuid(UUID_A).as_bytes()[..]]),
+        &FixedSizeBinaryArray::from(vec![
+            &uuid(UUID_B).as_bytes()[..],
+            &uuid(UUID_A).as_bytes()[..],
+        ]),
     );
     same(&c("date"), &Date32Array::from(vec![19_844, -1]));
     same(&c("tm"), &Time32MillisecondArray::from(vec![86_399_999, 0]));
-    same(&c("tu"), &Time64MicrosecondArray::from(vec![1, 86_399_999_999]));
-    same(&c("tsm"), &TimestampMillisecondArray::from(vec![1_714_566_600_123, -1]).with_timezone("UTC"));
-    same(&c("tsu"), &TimestampMicrosecondArray::from(vec![1_714_566_600_123_456, 0]).with_timezone("UTC"));
-    same(&c("tsn"), &TimestampNanosecondArray::from(vec![1_714_566_600_123_456_789, i64::MIN]).with_timezone("UTC"));
+    same(
+        &c("tu"),
+        &Time64MicrosecondArray::from(vec![1, 86_399_999_999]),
+    );
+    same(
+        &c("tsm"),
+        &TimestampMillisecondArray::from(vec![1_714_566_600_123, -1]).with_timezone("UTC"),
+    );
+    same(
+        &c("tsu"),
+        &TimestampMicrosecondArray::from(vec![1_714_566_600_123_456, 0]).with_timezone("UTC"),
+    );
+    same(
+        &c("tsn"),
+        &TimestampNanosecondArray::from(vec![1_714_566_600_123_456_789, i64::MIN])
+            .with_timezone("UTC"),
+    );
     same(&c("ltm"), &TimestampMillisecondArray::from(vec![5, 6]));
     same(&c("ltu"), &TimestampMicrosecondArray::from(vec![7, 8]));
     same(&c("ltn"), &TimestampNanosecondArray::from(vec![9, 10]));
@@ -400,13 +567,19 @@ fn every_type_encodes_back_to_the_same_values() {
 #[test]
 fn batches_start_empty_after_each_call() {
     let schema = schema(ALL_TYPES);
-    let values: Vec<Vec<u8>> = all_values().into_iter().map(|v| datum(&schema, v)).collect();
+    let values: Vec<Vec<u8>> = all_values()
+        .into_iter()
+        .map(|v| datum(&schema, v))
+        .collect();
     let mut decoder = super::decoder(&schema, None);
     let first = decoder.decode(&[&values[0]]);
     let second = decoder.decode(&[&values[1], &values[0]]);
     assert_eq!(first.batch.num_rows(), 1);
     assert_eq!(second.batch.num_rows(), 2);
-    same(&col(&second.batch, "i"), &Int32Array::from(vec![7, i32::MIN]));
+    same(
+        &col(&second.batch, "i"),
+        &Int32Array::from(vec![7, i32::MIN]),
+    );
     same(&col(&first.batch, "i"), &Int32Array::from(vec![i32::MIN]));
     let empty = decoder.decode(&[]);
     assert_eq!(empty.batch.num_rows(), 0);
@@ -416,7 +589,10 @@ fn batches_start_empty_after_each_call() {
 #[test]
 fn a_bad_value_leaves_no_trace_in_the_batch() {
     let schema = schema(ALL_TYPES);
-    let good: Vec<Vec<u8>> = all_values().into_iter().map(|v| datum(&schema, v)).collect();
+    let good: Vec<Vec<u8>> = all_values()
+        .into_iter()
+        .map(|v| datum(&schema, v))
+        .collect();
     // The first row cut off inside its `uidf` field: everything before it
     // was appended, and must be taken back out.
     let mut bad = good[0].clone();
@@ -427,13 +603,25 @@ fn a_bad_value_leaves_no_trace_in_the_batch() {
     assert_eq!(decoded.errors[0].row, 1);
     let batch = &decoded.batch;
     same(&col(batch, "i"), &Int32Array::from(vec![7, i32::MIN]));
-    same(&col(batch, "s"), &StringArray::from(vec!["", "héllo \"w\"\n"]));
+    same(
+        &col(batch, "s"),
+        &StringArray::from(vec!["", "héllo \"w\"\n"]),
+    );
     let union = col(batch, "u");
-    let union = union.as_any().downcast_ref::<UnionArray>().map(|u| u.clone());
-    let Some(union) = union else { panic!("u is not a union") };
+    let union = union
+        .as_any()
+        .downcast_ref::<UnionArray>()
+        .map(|u| u.clone());
+    let Some(union) = union else {
+        panic!("u is not a union")
+    };
     assert_eq!(union.type_ids(), &ScalarBuffer::from(vec![3i8, 2]));
     same(union.child(2), &StringArray::from(vec!["two"]));
-    let mut arr = ListBuilder::new(Int64Builder::new()).with_field(Field::new("item", DataType::Int64, false));
+    let mut arr = ListBuilder::new(Int64Builder::new()).with_field(Field::new(
+        "item",
+        DataType::Int64,
+        false,
+    ));
     arr.append_value([]);
     arr.append_value([Some(1), Some(-2), Some(1 << 40)]);
     same(&col(batch, "arr"), &arr.finish());
@@ -443,9 +631,22 @@ fn a_bad_value_leaves_no_trace_in_the_batch() {
 #[test]
 fn top_level_non_records_are_one_value_column() {
     let long = schema(r#""long""#);
-    let decoded = decode(&long, None, &[datum(&long, Value::Long(-3)), datum(&long, Value::Long(1 << 50))]);
-    assert_eq!(decoded.batch.schema().field(0), &Field::new("value", DataType::Int64, false));
-    same(&col(&decoded.batch, "value"), &Int64Array::from(vec![-3, 1 << 50]));
+    let decoded = decode(
+        &long,
+        None,
+        &[
+            datum(&long, Value::Long(-3)),
+            datum(&long, Value::Long(1 << 50)),
+        ],
+    );
+    assert_eq!(
+        decoded.batch.schema().field(0),
+        &Field::new("value", DataType::Int64, false)
+    );
+    same(
+        &col(&decoded.batch, "value"),
+        &Int64Array::from(vec![-3, 1 << 50]),
+    );
 
     let opt = schema(r#"["null", "string"]"#);
     let values = [
@@ -453,13 +654,21 @@ fn top_level_non_records_are_one_value_column() {
         datum(&opt, Value::Union(0, Box::new(Value::Null))),
     ];
     let decoded = decode(&opt, None, &values);
-    assert_eq!(decoded.batch.schema().field(0), &Field::new("value", DataType::Utf8, true));
-    same(&col(&decoded.batch, "value"), &StringArray::from(vec![Some("a"), None]));
+    assert_eq!(
+        decoded.batch.schema().field(0),
+        &Field::new("value", DataType::Utf8, true)
+    );
+    same(
+        &col(&decoded.batch, "value"),
+        &StringArray::from(vec![Some("a"), None]),
+    );
     let (rows, errors) = encode_rows(&opt, &decoded.batch);
     assert_eq!(errors, Vec::<String>::new());
     assert_eq!(rows, values);
 
-    let enums = schema(r#"{"type": "array", "items": {"type": "enum", "name": "E", "symbols": ["A", "B"]}}"#);
+    let enums = schema(
+        r#"{"type": "array", "items": {"type": "enum", "name": "E", "symbols": ["A", "B"]}}"#,
+    );
     let value = Value::Array(vec![Value::Enum(1, "B".into()), Value::Enum(0, "A".into())]);
     let bytes = datum(&enums, value.clone());
     let decoded = decode(&enums, None, std::slice::from_ref(&bytes));
@@ -503,15 +712,31 @@ fn references_resolve_named_types_of_other_schemas() {
     let ship = col(&decoded.batch, "ship");
     same(ship.as_struct().column(0), &StringArray::from(vec!["Oslo"]));
     let bill = col(&decoded.batch, "bill");
-    same(bill.as_struct().column(0), &StringArray::from(vec!["Bergen"]));
+    same(
+        bill.as_struct().column(0),
+        &StringArray::from(vec!["Bergen"]),
+    );
     assert_eq!(
-        decoded.batch.schema().field(1).metadata().get(NAME_KEY).map(String::as_str),
+        decoded
+            .batch
+            .schema()
+            .field(1)
+            .metadata()
+            .get(NAME_KEY)
+            .map(String::as_str),
         Some("shop.Address")
     );
 
     let missing = crate::format::avro::AvroSchema::parse(order, &[]).map(|_| ());
-    let Err(error) = missing else { panic!("parsed without the reference") };
-    assert!(error.to_string().starts_with("the Avro schema does not parse: "), "{error}");
+    let Err(error) = missing else {
+        panic!("parsed without the reference")
+    };
+    assert!(
+        error
+            .to_string()
+            .starts_with("the Avro schema does not parse: "),
+        "{error}"
+    );
 }
 
 #[test]
@@ -529,13 +754,27 @@ fn a_recursive_record_keeps_its_repetitions_as_json() {
     let next = arrow.field(2);
     assert_eq!(next.data_type(), &DataType::Utf8);
     assert!(next.is_nullable());
-    assert_eq!(next.metadata().get("ARROW:extension:name").map(String::as_str), Some("sabot.json"));
-    assert_eq!(next.metadata().get(NAME_KEY).map(String::as_str), Some("Node"));
+    assert_eq!(
+        next.metadata()
+            .get("ARROW:extension:name")
+            .map(String::as_str),
+        Some("sabot.json")
+    );
+    assert_eq!(
+        next.metadata().get(NAME_KEY).map(String::as_str),
+        Some("Node")
+    );
 
     let node = |value: i32, next: Option<Value>| {
         Value::Record(vec![
             ("value".into(), Value::Int(value)),
-            ("tags".into(), Value::Map(HashMap::from([("k".to_owned(), Value::Bytes(vec![0, 0xe9]))]))),
+            (
+                "tags".into(),
+                Value::Map(HashMap::from([(
+                    "k".to_owned(),
+                    Value::Bytes(vec![0, 0xe9]),
+                )])),
+            ),
             (
                 "next".into(),
                 match next {
@@ -575,14 +814,20 @@ fn arrow_schemas_derive_the_avro_schema_they_came_from() {
     // The derived schema has the same Arrow form, names and symbols
     // included, and reads the original's datums.
     assert_eq!(derived.to_arrow().ok(), Some(arrow));
-    let values: Vec<Vec<u8>> = all_values().into_iter().map(|v| datum(&schema, v)).collect();
+    let values: Vec<Vec<u8>> = all_values()
+        .into_iter()
+        .map(|v| datum(&schema, v))
+        .collect();
     let decoded = decode(&schema, Some(&derived), &values);
     assert_eq!(decoded.errors, []);
 }
 
 /// Union fields `a: int32` (type id 0) and `b: utf8` (1).
 fn ab_fields() -> UnionFields {
-    let fields = [Field::new("a", DataType::Int32, false), Field::new("b", DataType::Utf8, false)];
+    let fields = [
+        Field::new("a", DataType::Int32, false),
+        Field::new("b", DataType::Utf8, false),
+    ];
     match UnionFields::try_new([0, 1], fields) {
         Ok(fields) => fields,
         Err(error) => panic!("{error}"),
@@ -598,13 +843,25 @@ fn arrow_schemas_without_avro_metadata_get_plain_avro_types() {
         Field::new("__offset", DataType::Int64, false),
         Field::new(
             "customer",
-            DataType::Struct(Fields::from(vec![Field::new("tier", DataType::Int8, false)])),
+            DataType::Struct(Fields::from(vec![Field::new(
+                "tier",
+                DataType::Int8,
+                false,
+            )])),
             false,
         ),
         Field::new("prices", DataType::List(Arc::new(item)), false),
-        Field::new("at", DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into())), false),
+        Field::new(
+            "at",
+            DataType::Timestamp(TimeUnit::Microsecond, Some("+02:00".into())),
+            false,
+        ),
         Field::new("amount", DataType::Decimal128(12, 2), false),
-        Field::new("kind", DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)), false),
+        Field::new(
+            "kind",
+            DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::Utf8)),
+            false,
+        ),
         Field::new(
             "either",
             DataType::Union(ab_fields(), UnionMode::Sparse),
@@ -625,7 +882,10 @@ fn arrow_schemas_without_avro_metadata_get_plain_avro_types() {
             {"name": "either", "type": ["int", "string"]},
         ]
     });
-    assert_eq!(text.map(|t| serde_json::from_str::<serde_json::Value>(&t).ok()), Ok(Some(expected)));
+    assert_eq!(
+        text.map(|t| serde_json::from_str::<serde_json::Value>(&t).ok()),
+        Ok(Some(expected))
+    );
 
     // And the batch encodes with it, the union by child, the dictionary as
     // strings.
@@ -633,10 +893,17 @@ fn arrow_schemas_without_avro_metadata_get_plain_avro_types() {
         ab_fields(),
         ScalarBuffer::from(vec![1i8]),
         None,
-        vec![Arc::new(Int32Array::from(vec![0])), Arc::new(StringArray::from(vec!["x"]))],
+        vec![
+            Arc::new(Int32Array::from(vec![0])),
+            Arc::new(StringArray::from(vec!["x"])),
+        ],
     );
     let Ok(either) = either else { panic!("union") };
-    let mut prices = ListBuilder::new(Float64Builder::new()).with_field(Field::new("item", DataType::Float64, true));
+    let mut prices = ListBuilder::new(Float64Builder::new()).with_field(Field::new(
+        "item",
+        DataType::Float64,
+        true,
+    ));
     prices.append_value([Some(1.5), None]);
     let columns: Vec<ArrayRef> = vec![
         Arc::new(Int64Array::from(vec![7])),
@@ -649,7 +916,11 @@ fn arrow_schemas_without_avro_metadata_get_plain_avro_types() {
         )),
         Arc::new(prices.finish()),
         Arc::new(TimestampMicrosecondArray::from(vec![1_000_001]).with_timezone("+02:00")),
-        Arc::new(Decimal128Array::from(vec![-1050]).with_precision_and_scale(12, 2).unwrap_or_else(|e| panic!("{e}"))),
+        Arc::new(
+            Decimal128Array::from(vec![-1050])
+                .with_precision_and_scale(12, 2)
+                .unwrap_or_else(|e| panic!("{e}")),
+        ),
         Arc::new(DictionaryArray::<Int8Type>::new(
             arrow_array::Int8Array::from(vec![1]),
             Arc::new(StringArray::from(vec!["a", "b"])),
@@ -660,14 +931,18 @@ fn arrow_schemas_without_avro_metadata_get_plain_avro_types() {
         Ok(batch) => batch,
         Err(error) => panic!("{error}"),
     };
-    let text = crate::format::avro::arrow_to_avro_schema(batch.schema_ref(), "Row", None).unwrap_or_default();
+    let text = crate::format::avro::arrow_to_avro_schema(batch.schema_ref(), "Row", None)
+        .unwrap_or_default();
     let avro = schema(&text);
     let (rows, errors) = encode_rows(&avro, &batch);
     assert_eq!(errors, Vec::<String>::new());
     let expected = Value::Record(vec![
         ("id".into(), Value::Long(7)),
         ("name".into(), Value::Union(0, Box::new(Value::Null))),
-        ("customer".into(), Value::Record(vec![("tier".into(), Value::Int(-3))])),
+        (
+            "customer".into(),
+            Value::Record(vec![("tier".into(), Value::Int(-3))]),
+        ),
         (
             "prices".into(),
             Value::Array(vec![
@@ -676,9 +951,15 @@ fn arrow_schemas_without_avro_metadata_get_plain_avro_types() {
             ]),
         ),
         ("at".into(), Value::TimestampMicros(1_000_001)),
-        ("amount".into(), Value::Decimal(Decimal::from(vec![0xfb, 0xe6]))),
+        (
+            "amount".into(),
+            Value::Decimal(Decimal::from(vec![0xfb, 0xe6])),
+        ),
         ("kind".into(), Value::String("b".into())),
-        ("either".into(), Value::Union(1, Box::new(Value::String("x".into())))),
+        (
+            "either".into(),
+            Value::Union(1, Box::new(Value::String("x".into()))),
+        ),
     ]);
     assert_eq!(read_back(&avro, &rows[0]), expected);
 }
