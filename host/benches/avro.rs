@@ -236,32 +236,58 @@ fn values() -> Vec<Value> {
         .collect()
 }
 
-/// The framed messages, as a Kafka topic would hold them.
-fn messages(schema: &Schema) -> Vec<Vec<u8>> {
+/// A batch of framed messages back to back, as a consumer's fetch buffer
+/// holds them, with the end of each.
+struct Chunk {
+    /// The messages.
+    bytes: Vec<u8>,
+    /// Where each message ends in `bytes`.
+    ends: Vec<usize>,
+}
+
+impl Chunk {
+    /// The messages, one slice each.
+    fn messages(&self) -> impl Iterator<Item = &[u8]> {
+        let starts = std::iter::once(0).chain(self.ends.iter().copied());
+        starts
+            .zip(self.ends.iter().copied())
+            .map(|(start, end)| &self.bytes[start..end])
+    }
+}
+
+/// The framed messages in batches of [`BATCH`].
+fn chunks(schema: &Schema) -> Vec<Chunk> {
     let writer = GenericDatumWriter::builder(schema)
         .build()
         .unwrap_or_else(|e| panic!("writer: {e}"));
-    values()
-        .into_iter()
-        .map(|value| {
-            let mut message = Vec::new();
-            wire::write_header(SCHEMA_ID, &mut message);
-            let datum = writer
-                .write_value_to_vec(value)
-                .unwrap_or_else(|e| panic!("write: {e}"));
-            message.extend_from_slice(&datum);
-            message
+    let values = values();
+    values
+        .chunks(BATCH)
+        .map(|batch| {
+            let mut chunk = Chunk {
+                bytes: Vec::new(),
+                ends: Vec::with_capacity(batch.len()),
+            };
+            for value in batch {
+                wire::write_header(SCHEMA_ID, &mut chunk.bytes);
+                let datum = writer
+                    .write_value_to_vec(value.clone())
+                    .unwrap_or_else(|e| panic!("write: {e}"));
+                chunk.bytes.extend_from_slice(&datum);
+                chunk.ends.push(chunk.bytes.len());
+            }
+            chunk
         })
         .collect()
 }
 
 /// Decodes every message with Sabot's decoder, stripping the header first.
-fn sabot_decode(decoder: &mut AvroDecoder, messages: &[Vec<u8>]) -> Vec<RecordBatch> {
+fn sabot_decode(decoder: &mut AvroDecoder, chunks: &[Chunk]) -> Vec<RecordBatch> {
     let mut batches = Vec::with_capacity(RECORDS / BATCH);
     let mut payloads: Vec<&[u8]> = Vec::with_capacity(BATCH);
-    for chunk in messages.chunks(BATCH) {
+    for chunk in chunks {
         payloads.clear();
-        for message in chunk {
+        for message in chunk.messages() {
             match wire::parse(message) {
                 Ok(framed) => payloads.push(framed.payload),
                 Err(error) => panic!("framing: {error}"),
@@ -297,11 +323,11 @@ fn arrow_avro_decoder() -> arrow_avro::reader::Decoder {
 /// schema has a union of two or more non-null branches (its dense union
 /// offsets are not reset on flush, apache/arrow-rs#10876), so each batch
 /// gets a fresh decoder; building one is part of its time here.
-fn arrow_avro_decode(chunks: &[Vec<u8>]) -> Vec<RecordBatch> {
+fn arrow_avro_decode(chunks: &[Chunk]) -> Vec<RecordBatch> {
     let mut batches = Vec::with_capacity(RECORDS / BATCH);
     for chunk in chunks {
         let mut decoder = arrow_avro_decoder();
-        let mut rest = chunk.as_slice();
+        let mut rest = chunk.bytes.as_slice();
         while !rest.is_empty() {
             let consumed = decoder
                 .decode(rest)
@@ -518,14 +544,14 @@ fn unscaled(decimal: &apache_avro::Decimal) -> i128 {
 
 /// Decodes every message with apache-avro into `Value`s and builds Arrow
 /// batches from them.
-fn value_decode(schema: &Schema, messages: &[Vec<u8>]) -> Vec<RecordBatch> {
+fn value_decode(schema: &Schema, chunks: &[Chunk]) -> Vec<RecordBatch> {
     let reader = GenericDatumReader::builder(schema)
         .build()
         .unwrap_or_else(|e| panic!("reader: {e}"));
     let mut batches = Vec::with_capacity(RECORDS / BATCH);
-    for chunk in messages.chunks(BATCH) {
+    for chunk in chunks {
         let mut columns = ValueColumns::new();
-        for message in chunk {
+        for message in chunk.messages() {
             let framed = wire::parse(message).unwrap_or_else(|e| panic!("framing: {e}"));
             let mut payload = framed.payload;
             let value = reader
@@ -566,15 +592,14 @@ fn ids_and_amounts(batches: &[RecordBatch]) -> (Vec<i64>, Vec<i128>) {
 /// Decode benchmarks: Sabot, apache-avro `Value`s, arrow-avro.
 fn decode(c: &mut Criterion<CpuTime>) {
     let schema = AvroSchema::parse(ORDER, &[]).unwrap_or_else(|e| panic!("schema: {e}"));
-    let messages = messages(schema.schema());
-    let chunks: Vec<Vec<u8>> = messages.chunks(BATCH).map(<[Vec<u8>]>::concat).collect();
-    let mean = chunks.iter().map(Vec::len).sum::<usize>() / RECORDS;
+    let chunks = chunks(schema.schema());
+    let mean = chunks.iter().map(|c| c.bytes.len()).sum::<usize>() / RECORDS;
     let mut decoder = AvroDecoder::new(&schema, None).unwrap_or_else(|e| panic!("decoder: {e}"));
 
     // The three decode the same values.
-    let ours = sabot_decode(&mut decoder, &messages);
+    let ours = sabot_decode(&mut decoder, &chunks);
     let theirs = arrow_avro_decode(&chunks);
-    let values = value_decode(schema.schema(), &messages);
+    let values = value_decode(schema.schema(), &chunks);
     assert_eq!(
         ours.iter().map(RecordBatch::num_rows).sum::<usize>(),
         RECORDS
@@ -594,13 +619,13 @@ fn decode(c: &mut Criterion<CpuTime>) {
     group.throughput(Throughput::Elements(RECORDS as u64));
     group.sample_size(10);
     group.bench_function("sabot", |b| {
-        b.iter(|| black_box(sabot_decode(&mut decoder, &messages)))
+        b.iter(|| black_box(sabot_decode(&mut decoder, &chunks)))
     });
     group.bench_function("arrow_avro", |b| {
         b.iter(|| black_box(arrow_avro_decode(&chunks)))
     });
     group.bench_function("apache_avro_value", |b| {
-        b.iter(|| black_box(value_decode(schema.schema(), &messages)))
+        b.iter(|| black_box(value_decode(schema.schema(), &chunks)))
     });
     group.finish();
 }
@@ -608,9 +633,9 @@ fn decode(c: &mut Criterion<CpuTime>) {
 /// Encode benchmark: Sabot's encoder writing the decoded batches back.
 fn encode(c: &mut Criterion<CpuTime>) {
     let schema = AvroSchema::parse(ORDER, &[]).unwrap_or_else(|e| panic!("schema: {e}"));
-    let messages = messages(schema.schema());
+    let chunks = chunks(schema.schema());
     let mut decoder = AvroDecoder::new(&schema, None).unwrap_or_else(|e| panic!("decoder: {e}"));
-    let batches = sabot_decode(&mut decoder, &messages);
+    let batches = sabot_decode(&mut decoder, &chunks);
     let mut encoder = AvroEncoder::new(&schema);
     let mut out = Vec::new();
     let mut ends = Vec::new();

@@ -1161,6 +1161,61 @@ fn the_flat_dialect_maps_every_key() {
 }
 
 #[test]
+fn confluents_converters_read_schemas_from_their_registry() {
+    let (tree, _) = translate(
+        json!({
+            "connector.class": "FileStreamSink",
+            "topics": "orders-avro",
+            "file": "out/orders.jsonl",
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "value.converter.schema.registry.url": "http://127.0.0.1:8081",
+            "value.converter.basic.auth.credentials.source": "USER_INFO",
+            "value.converter.basic.auth.user.info": "user:secret",
+            "sabot.brokers": "127.0.0.1:9093",
+        }),
+        None,
+    )
+    .expect("it translates");
+    assert_eq!(
+        tree["source"]["kafka"]["format"],
+        json!({ "avro": { "registry": { "url": "http://127.0.0.1:8081", "basic_auth": "user:secret" } } })
+    );
+    let (tree, _) = translate(
+        json!({
+            "connector.class": "FileStreamSink",
+            "topics": "orders-proto",
+            "file": "out/orders.jsonl",
+            "value.converter": "io.confluent.connect.protobuf.ProtobufConverter",
+            "value.converter.schema.registry.url": "http://127.0.0.1:8081",
+            "sabot.brokers": "127.0.0.1:9093",
+        }),
+        None,
+    )
+    .expect("it translates");
+    assert_eq!(
+        tree["source"]["kafka"]["format"],
+        json!({ "protobuf": { "registry": { "url": "http://127.0.0.1:8081" } } })
+    );
+    let problems = translate(
+        json!({
+            "connector.class": "FileStreamSink",
+            "topics": "orders-avro",
+            "file": "out/orders.jsonl",
+            "value.converter": "io.confluent.connect.avro.AvroConverter",
+            "sabot.brokers": "127.0.0.1:9093",
+        }),
+        None,
+    )
+    .expect_err("a registry is needed");
+    assert_eq!(
+        problems,
+        [
+            "value.converter.schema.registry.url: is required with Confluent's converters; give the registry's URL"
+        ]
+    );
+}
+
+#[test]
 fn the_flat_dialect_maps_file_stream_sinks_raw_values_and_datagen() {
     let (tree, _) = translate(
         json!({

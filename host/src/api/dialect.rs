@@ -477,11 +477,57 @@ impl Builder<'_> {
             "source.kafka.format.json.infer_records",
         );
         let converter = self.take_origin("value.converter", "source.kafka.format");
-        for (rest, _) in self.take_prefixed("value.converter.") {
-            self.problem(
-                &format!("value.converter.{rest}"),
-                "is not supported; Sabot reads schemaless JSON or raw bytes (a schema registry is not supported here)",
-            );
+        // Confluent's converters: the format named by the class, the schemas
+        // from `value.converter.schema.registry.url`.
+        const REGISTERED: [(&str, &str); 3] = [
+            ("io.confluent.connect.avro.AvroConverter", "avro"),
+            (
+                "io.confluent.connect.protobuf.ProtobufConverter",
+                "protobuf",
+            ),
+            (
+                "io.confluent.connect.json.JsonSchemaConverter",
+                "json_schema",
+            ),
+        ];
+        let registered = REGISTERED
+            .iter()
+            .find(|(class, _)| converter.as_deref() == Some(*class))
+            .map(|(_, format)| *format);
+        let mut registry = Map::new();
+        for (rest, value) in self.take_prefixed("value.converter.") {
+            let key = match rest.as_str() {
+                "schema.registry.url" => "url",
+                "basic.auth.user.info" => "basic_auth",
+                "bearer.auth.token" => "bearer_token",
+                "schema.registry.ssl.truststore.location" => "ca_file",
+                "basic.auth.credentials.source" | "bearer.auth.credentials.source" => continue,
+                _ => {
+                    self.problem(
+                        &format!("value.converter.{rest}"),
+                        "is not supported; of a converter's settings Sabot reads `schemas.enable` and, for Confluent's converters, `schema.registry.url`, `basic.auth.user.info` and `bearer.auth.token`",
+                    );
+                    continue;
+                }
+            };
+            if registered.is_none() {
+                self.problem(
+                    &format!("value.converter.{rest}"),
+                    "applies to Confluent's Avro, Protobuf and JSON Schema converters only",
+                );
+                continue;
+            }
+            registry.insert(key.into(), Value::String(value));
+        }
+        if let Some(format) = registered {
+            if !registry.contains_key("url") {
+                self.problem(
+                    "value.converter.schema.registry.url",
+                    "is required with Confluent's converters; give the registry's URL",
+                );
+                return None;
+            }
+            return Some(serde_json::json!({ format: { "registry": registry } }));
         }
         match converter.as_deref() {
             None | Some(JSON) => {
@@ -505,7 +551,7 @@ impl Builder<'_> {
             Some(other) => {
                 self.problem(
                     "value.converter",
-                    format!("`{other}` is not supported; use `{JSON}` (with `value.converter.schemas.enable=false`) or `{BYTES}`"),
+                    format!("`{other}` is not supported; use `{JSON}` (with `value.converter.schemas.enable=false`), `{BYTES}`, or Confluent's `io.confluent.connect.avro.AvroConverter`, `…protobuf.ProtobufConverter` or `…json.JsonSchemaConverter`"),
                 );
                 None
             }

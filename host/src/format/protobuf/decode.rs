@@ -84,8 +84,8 @@ impl ProtobufDecoder {
         for (index, value) in values.iter().enumerate() {
             let row = u32::try_from(index).unwrap_or(u32::MAX);
             let good = self.root.len;
-            let segments = [0..value.len()];
-            match decode_message(&mut self.root, value, &segments, 0) {
+            let whole = 0..value.len();
+            match decode_message(&mut self.root, value, std::slice::from_ref(&whole), 0) {
                 Ok(()) => rows.push(row),
                 Err(fault) => {
                     self.root.truncate(good);
@@ -190,17 +190,20 @@ enum SlotKind {
         /// The list's element field.
         item: FieldRef,
     },
-    /// A map per row.
-    Map {
-        /// Row offsets into the entries.
-        offsets: Offsets,
-        /// The keys.
-        keys: Val,
-        /// The values.
-        values: Val,
-        /// The entries field.
-        entries: FieldRef,
-    },
+    /// A map per row (boxed: it holds two value builders).
+    Map(Box<MapSlot>),
+}
+
+/// The builders of a map field.
+struct MapSlot {
+    /// Row offsets into the entries.
+    offsets: Offsets,
+    /// The keys.
+    keys: Val,
+    /// The values.
+    values: Val,
+    /// The entries field.
+    entries: FieldRef,
 }
 
 impl MsgCol {
@@ -242,12 +245,12 @@ impl MsgCol {
                         DataType::Map(entries, _) => entries.clone(),
                         _ => field.field.clone(),
                     };
-                    SlotKind::Map {
+                    SlotKind::Map(Box::new(MapSlot {
                         offsets: Offsets::default(),
                         keys: Val::new(&ValuePlan::Scalar(key)),
                         values: Val::new(&field.value),
                         entries,
-                    }
+                    }))
                 }
             };
             slots.push(Slot {
@@ -285,9 +288,8 @@ impl MsgCol {
         for slot in &mut self.slots {
             match &mut slot.kind {
                 SlotKind::Single { val, .. } => val.push_null(),
-                SlotKind::List { offsets, .. } | SlotKind::Map { offsets, .. } => {
-                    offsets.push_null();
-                }
+                SlotKind::List { offsets, .. } => offsets.push_null(),
+                SlotKind::Map(map) => map.offsets.push_null(),
             }
         }
         self.nulls.append_null();
@@ -364,12 +366,13 @@ impl Slot {
                 let end = offsets.truncate(len);
                 elem.truncate(end);
             }
-            SlotKind::Map {
-                offsets,
-                keys,
-                values,
-                ..
-            } => {
+            SlotKind::Map(map) => {
+                let MapSlot {
+                    offsets,
+                    keys,
+                    values,
+                    ..
+                } = &mut **map;
                 let end = offsets.truncate(len);
                 keys.truncate(end);
                 values.truncate(end);
@@ -395,12 +398,13 @@ impl Slot {
                     nulls,
                 )?))
             }
-            SlotKind::Map {
-                offsets,
-                keys,
-                values,
-                entries,
-            } => {
+            SlotKind::Map(map) => {
+                let MapSlot {
+                    offsets,
+                    keys,
+                    values,
+                    entries,
+                } = &mut **map;
                 let (offsets, nulls) = offsets.take()?;
                 let DataType::Struct(fields) = entries.data_type() else {
                     return Err(ArrowError::SchemaError(
@@ -453,8 +457,8 @@ enum Val {
     String(Bytes),
     /// `bytes`.
     Bytes(Bytes),
-    /// An enum.
-    Enum(EnumCol),
+    /// An enum (boxed: its lookup tables would make every value large).
+    Enum(Box<EnumCol>),
     /// A message.
     Message(Box<MsgCol>),
     /// `google.protobuf.Timestamp`.
@@ -522,7 +526,7 @@ impl Val {
     fn new(plan: &ValuePlan) -> Self {
         match plan {
             ValuePlan::Scalar(scalar) => Val::scalar(*scalar),
-            ValuePlan::Enum(plan) => Val::Enum(EnumCol::new(plan)),
+            ValuePlan::Enum(plan) => Val::Enum(Box::new(EnumCol::new(plan))),
             ValuePlan::Message(plan) => Val::Message(Box::new(MsgCol::new(plan.clone()))),
             ValuePlan::Timestamp => Val::Timestamp(Prim::default()),
             ValuePlan::Duration => Val::Duration(Prim::default()),
@@ -977,7 +981,7 @@ fn read_fixed<T: arrow_buffer::ArrowNativeType, const N: usize>(
     type_name: &str,
     convert: impl Fn([u8; N]) -> T,
 ) -> Result<(), Fault> {
-    if bytes.len() % N != 0 {
+    if !bytes.len().is_multiple_of(N) {
         return Err(Fault::new(format!(
             "packed `{type_name}` values take {} bytes, not a multiple of {N}",
             bytes.len()
@@ -1096,12 +1100,13 @@ fn read_field(
             };
             result.map_err(|f| f.at(index))?;
         }
-        SlotKind::Map {
-            offsets,
-            keys,
-            values,
-            ..
-        } => {
+        SlotKind::Map(map) => {
+            let MapSlot {
+                offsets,
+                keys,
+                values,
+                ..
+            } = &mut **map;
             let index = keys.len() - offsets.start();
             if wire != LEN {
                 return Err(mismatch(wire, "map entry").at(index));
@@ -1139,12 +1144,13 @@ fn end_row(
             }
         }
         SlotKind::List { offsets, elem, .. } => offsets.commit(elem.len())?,
-        SlotKind::Map {
-            offsets,
-            keys,
-            values,
-            ..
-        } => {
+        SlotKind::Map(map) => {
+            let MapSlot {
+                offsets,
+                keys,
+                values,
+                ..
+            } = &mut **map;
             let start = offsets.start();
             let count = keys.len() - start;
             if count > 1 && has_repeated_key(keys, start, count) {

@@ -319,26 +319,25 @@ impl protox::file::FileResolver for Resolver {
 fn compile_error(error: &protox::Error, references: &[(&str, &str)]) -> ProtoSchemaError {
     // protox's `Debug` form is protoc's: `file:line:column: message`.
     let message = format!("{error:?}");
-    if error.is_file_not_found() {
-        if let Some(import) = message
+    if error.is_file_not_found()
+        && let Some(import) = message
             .split("import '")
             .nth(1)
             .and_then(|rest| rest.split('\'').next())
-        {
-            let known = if references.is_empty() {
-                "none were given".to_owned()
-            } else {
-                references
-                    .iter()
-                    .map(|(name, _)| format!("`{name}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            return ProtoSchemaError::MissingImport {
-                import: import.to_owned(),
-                known,
-            };
-        }
+    {
+        let known = if references.is_empty() {
+            "none were given".to_owned()
+        } else {
+            references
+                .iter()
+                .map(|(name, _)| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        return ProtoSchemaError::MissingImport {
+            import: import.to_owned(),
+            known,
+        };
     }
     ProtoSchemaError::Compile { message }
 }
