@@ -244,3 +244,50 @@ fn the_avro_to_parquet_pipeline_writes_every_order_into_finished_files() {
     );
     assert_eq!(broker.committed(&group, &topic), broker.end_offsets(&topic));
 }
+
+#[test]
+fn the_avro_pipeline_masks_emails_and_keeps_every_other_value() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let input = broker.new_topic("avro-mask-in", 1);
+    let output = broker.new_topic("avro-mask-out", 1);
+    let count = "30";
+    let mut sent = interop(&[
+        "produce",
+        "avro",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &input,
+        "--count",
+        count,
+    ]);
+    for record in sent.as_array_mut().expect("a list") {
+        record["customer"]["email"] = Value::String("***".to_owned());
+    }
+    let group = unique_name("avro-orders");
+    let mut env = base_env(broker, &registry);
+    env.extend([
+        ("AVRO_IN_TOPIC", input.clone()),
+        ("AVRO_OUT_TOPIC", output.clone()),
+        ("AVRO_GROUP", group.clone()),
+        ("AVRO_DLQ_TOPIC", unique_name("avro-orders-dlq")),
+    ]);
+    sabot_run(&pipeline("avro-orders.yaml"), &env);
+    let got = interop(&[
+        "consume",
+        "avro",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &output,
+        "--count",
+        count,
+    ]);
+    assert!(got == sent, "{}", first_difference(&sent, &got));
+    assert_eq!(broker.committed(&group, &input), broker.end_offsets(&input));
+}

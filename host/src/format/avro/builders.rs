@@ -21,7 +21,7 @@ use arrow_array::{
 };
 use arrow_buffer::{
     ArrowNativeType, BooleanBufferBuilder, Buffer, IntervalMonthDayNano, NullBuffer,
-    NullBufferBuilder, OffsetBuffer, ScalarBuffer, i256,
+    OffsetBuffer, ScalarBuffer, i256,
 };
 use arrow_schema::{ArrowError, DataType, FieldRef, Fields, IntervalUnit, TimeUnit, UnionFields};
 
@@ -32,19 +32,72 @@ use crate::format::schema::is_json_field;
 pub(super) const TOO_LARGE: &str =
     "the batch's data in this column is over 2 GiB; use smaller batches";
 
+/// A column's validity: only a count until the first null, then a bitmap.
+///
+/// Like Arrow's `NullBufferBuilder`, but small enough to inline into the
+/// decoder's loop, which appends to it for every value.
+#[derive(Default)]
+pub(super) struct Validity {
+    /// Rows appended.
+    len: usize,
+    /// One bit per row, once a null has arrived.
+    bits: Option<BooleanBufferBuilder>,
+}
+
+impl Validity {
+    /// Appends a valid row.
+    #[inline(always)]
+    fn append_non_null(&mut self) {
+        self.len += 1;
+        if let Some(bits) = &mut self.bits {
+            bits.append(true);
+        }
+    }
+
+    /// Appends a null row.
+    fn append_null(&mut self) {
+        let len = self.len;
+        let bits = self.bits.get_or_insert_with(|| {
+            let mut bits = BooleanBufferBuilder::new(len.max(64));
+            bits.append_n(len, true);
+            bits
+        });
+        bits.append(false);
+        self.len += 1;
+    }
+
+    /// Drops every row from `len` on.
+    fn truncate(&mut self, len: usize) {
+        self.len = self.len.min(len);
+        if let Some(bits) = &mut self.bits {
+            bits.truncate(self.len);
+        }
+    }
+
+    /// The validity of the rows appended (`None` when all are valid),
+    /// starting over empty.
+    fn finish(&mut self) -> Option<NullBuffer> {
+        self.len = 0;
+        self.bits
+            .take()
+            .map(|mut bits| NullBuffer::new(bits.finish()))
+            .filter(|nulls| nulls.null_count() > 0)
+    }
+}
+
 /// Values of a fixed-width type and their validity.
 pub(super) struct Prim<T> {
     /// One value per row; zero under a null.
     pub(super) values: Vec<T>,
     /// Validity; materialised only once a null arrives.
-    nulls: NullBufferBuilder,
+    nulls: Validity,
 }
 
 impl<T> Default for Prim<T> {
     fn default() -> Self {
         Prim {
             values: Vec::new(),
-            nulls: NullBufferBuilder::new(0),
+            nulls: Validity::default(),
         }
     }
 }
@@ -88,14 +141,14 @@ pub(super) struct BoolCol {
     /// One bit per row.
     values: BooleanBufferBuilder,
     /// Validity.
-    nulls: NullBufferBuilder,
+    nulls: Validity,
 }
 
 impl Default for BoolCol {
     fn default() -> Self {
         BoolCol {
             values: BooleanBufferBuilder::new(0),
-            nulls: NullBufferBuilder::new(0),
+            nulls: Validity::default(),
         }
     }
 }
@@ -117,7 +170,7 @@ pub(super) struct Bytes {
     /// The values back to back.
     pub(super) data: Vec<u8>,
     /// Validity.
-    nulls: NullBufferBuilder,
+    nulls: Validity,
 }
 
 impl Default for Bytes {
@@ -125,7 +178,7 @@ impl Default for Bytes {
         Bytes {
             offsets: vec![0],
             data: Vec::new(),
-            nulls: NullBufferBuilder::new(0),
+            nulls: Validity::default(),
         }
     }
 }
@@ -189,7 +242,7 @@ pub(super) struct FixedCol {
     /// The values back to back.
     pub(super) data: Vec<u8>,
     /// Validity.
-    nulls: NullBufferBuilder,
+    nulls: Validity,
     /// The number of rows (the data cannot tell for size 0).
     pub(super) len: usize,
 }
@@ -222,7 +275,7 @@ impl FixedCol {
 /// own).
 pub(super) struct StructCol {
     /// Validity.
-    nulls: NullBufferBuilder,
+    nulls: Validity,
     /// The number of rows.
     pub(super) len: usize,
 }
@@ -230,7 +283,7 @@ pub(super) struct StructCol {
 impl Default for StructCol {
     fn default() -> Self {
         StructCol {
-            nulls: NullBufferBuilder::new(0),
+            nulls: Validity::default(),
             len: 0,
         }
     }
@@ -250,14 +303,14 @@ pub(super) struct ListCol {
     /// `len + 1` offsets into the child, starting at 0.
     offsets: Vec<i32>,
     /// Validity.
-    nulls: NullBufferBuilder,
+    nulls: Validity,
 }
 
 impl Default for ListCol {
     fn default() -> Self {
         ListCol {
             offsets: vec![0],
-            nulls: NullBufferBuilder::new(0),
+            nulls: Validity::default(),
         }
     }
 }
@@ -457,7 +510,7 @@ impl Builders {
                 let fixed = FixedCol {
                     size: usize::try_from(*size).map_err(|_| "negative fixed size")?,
                     data: Vec::new(),
-                    nulls: NullBufferBuilder::new(0),
+                    nulls: Validity::default(),
                     len: 0,
                 };
                 Kind::Fixed(slot(&mut self.fixed, fixed)?, *size)

@@ -511,6 +511,19 @@ impl Exec<'_> {
             Step::Bool(c) => bool_into(b, *c, cur),
             Step::Float(c) => float_into(b, *c, cur),
             Step::Bytes(c) => bytes_into(b, *c, cur),
+            Step::Decimal128 {
+                col,
+                fixed,
+                max,
+                precision,
+            } => decimal128_into(b, *col, *fixed, *max, *precision, cur),
+            Step::Union(branches) => {
+                let index = cur.long()?;
+                match usize::try_from(index).ok().and_then(|i| branches.get(i)) {
+                    Some(Branch::Run(then)) => self.run(*then, cur),
+                    _ => Err(bad_branch(index, branches)),
+                }
+            }
             _ => self.step(step, cur),
         }
     }
@@ -609,19 +622,7 @@ impl Exec<'_> {
                 fixed,
                 max,
                 precision,
-            } => {
-                let raw = match fixed {
-                    None => cur.bytes("decimal")?,
-                    Some(size) => cur.take(*size as usize, "decimal")?,
-                };
-                let v = decimal128(raw)?;
-                if v.unsigned_abs() > max.unsigned_abs() {
-                    return Err(Fault::new(format!(
-                        "the decimal's unscaled value {v} has more digits than its precision {precision}"
-                    )));
-                }
-                b.i128s[*col as usize].push(v);
-            }
+            } => decimal128_into(b, *col, *fixed, *max, *precision, cur)?,
             Step::Decimal256 {
                 col,
                 fixed,
@@ -635,9 +636,7 @@ impl Exec<'_> {
                 let v = decimal256(raw)?;
                 let over = v.checked_abs().is_none_or(|abs| abs > **max);
                 if over {
-                    return Err(Fault::new(format!(
-                        "the decimal's unscaled value {v} has more digits than its precision {precision}"
-                    )));
+                    return Err(too_precise(&v, *precision));
                 }
                 b.i256s[*col as usize].push(v);
             }
@@ -728,13 +727,7 @@ impl Exec<'_> {
                 let index = cur.long()?;
                 match usize::try_from(index).ok().and_then(|i| branches.get(i)) {
                     Some(Branch::Run(then)) => self.run(*then, cur)?,
-                    Some(Branch::Fail(message)) => return Err(Fault::new(message.to_string())),
-                    None => {
-                        return Err(Fault::new(format!(
-                            "union branch {index} is out of range; the writer's union has {} branches",
-                            branches.len()
-                        )));
-                    }
+                    _ => return Err(bad_branch(index, branches)),
                 }
             }
             Step::Tag {
@@ -771,6 +764,51 @@ impl Exec<'_> {
         }
         Ok(())
     }
+}
+
+/// The fault for a union branch that is out of range or has no place in
+/// the reader's schema.
+#[cold]
+#[inline(never)]
+fn bad_branch(index: i64, branches: &[Branch]) -> Box<Fault> {
+    match usize::try_from(index).ok().and_then(|i| branches.get(i)) {
+        Some(Branch::Fail(message)) => Fault::new(message.to_string()),
+        _ => Fault::new(format!(
+            "union branch {index} is out of range; the writer's union has {} branches",
+            branches.len()
+        )),
+    }
+}
+
+/// Reads a decimal into a `Decimal128` column.
+#[inline(always)]
+fn decimal128_into(
+    b: &mut Builders,
+    col: u32,
+    fixed: Option<u32>,
+    max: i128,
+    precision: u8,
+    cur: &mut Cursor<'_>,
+) -> Read<()> {
+    let raw = match fixed {
+        None => cur.bytes("decimal")?,
+        Some(size) => cur.take(size as usize, "decimal")?,
+    };
+    let v = decimal128(raw)?;
+    if v.unsigned_abs() > max.unsigned_abs() {
+        return Err(too_precise(&v, precision));
+    }
+    b.i128s[col as usize].push(v);
+    Ok(())
+}
+
+/// The fault for a decimal with more digits than its precision.
+#[cold]
+#[inline(never)]
+fn too_precise(value: &dyn fmt::Display, precision: u8) -> Box<Fault> {
+    Fault::new(format!(
+        "the decimal's unscaled value {value} has more digits than its precision {precision}"
+    ))
 }
 
 /// Reads a `long` into an `i64` column.
@@ -855,6 +893,7 @@ fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
 
 /// A big-endian two's complement integer of up to 16 bytes (more when the
 /// extra leading bytes only extend the sign).
+#[inline(always)]
 fn decimal128(raw: &[u8]) -> Read<i128> {
     let Some(&first) = raw.first() else {
         return Ok(0);
