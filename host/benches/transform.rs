@@ -12,6 +12,11 @@
 //! - `identity_fuel/…`: the same plugin loaded with fuel metering and run
 //!   under a budget no call reaches, which is what every plugin would pay
 //!   if metering were always on;
+//! - `fuel_cpu/{plain,metered}/…`: the two side by side at 100, 1,000 and
+//!   10,000 rows, timed in CPU time of the calling thread (Linux's
+//!   `/proc/thread-self/schedstat`) rather than wall time, so that other
+//!   processes on a busy machine do not count; left out, with a line on
+//!   standard error, where that file cannot be read;
 //! - `record_world/…`: `python-redact.wasm` (record world) with
 //!   `{"fields": []}`, which parses every record's JSON value and writes it
 //!   back unchanged; left out, with a line on standard error, when the
@@ -260,6 +265,58 @@ fn identity_fuel(c: &mut Criterion) {
     );
 }
 
+/// The CPU time this thread has run, from `/proc/thread-self/schedstat`
+/// (its first field, in nanoseconds), if it can be read.
+fn thread_cpu() -> Option<Duration> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let nanos: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(nanos))
+}
+
+/// `identity.wasm` unmetered and metered (budget 2^40 a call), one call per
+/// batch, timed in the thread's CPU time.
+fn fuel_cpu(c: &mut Criterion) {
+    if thread_cpu().is_none() {
+        eprintln!("fuel_cpu: not measured, `/proc/thread-self/schedstat` cannot be read");
+        return;
+    }
+    let Some(path) = dist("identity") else {
+        panic!("`plugins/dist/identity.wasm` is missing; build it with `plugins/build.sh`");
+    };
+    let (engine, _dir) = engine_in_temp();
+    let plain = load(&engine, &path);
+    let metered = Plugin::load_metered(&engine, &path)
+        .unwrap_or_else(|e| panic!("load `{}` metered: {e}", path.display()));
+    let budget = Limits {
+        fuel: Some(1 << 40),
+        ..Limits::default()
+    };
+    let mut group = group(c, "fuel_cpu");
+    for rows in [100, 1_000, 10_000] {
+        let batch = orders(rows);
+        group.throughput(Throughput::Elements(rows as u64));
+        for (kind, plugin, limits) in [
+            ("plain", &plain, Limits::default()),
+            ("metered", &metered, budget),
+        ] {
+            let mut transform = start(plugin, &serde_json::Value::Null, limits);
+            group.bench_function(format!("{kind}/{rows}"), |b| {
+                b.iter_custom(|iters| {
+                    let began = thread_cpu().unwrap_or_default();
+                    for _ in 0..iters {
+                        match transform.apply(black_box(&batch)) {
+                            Ok(output) => assert_eq!(output.batch.num_rows(), rows),
+                            Err(error) => panic!("fuel_cpu/{kind}/{rows}: {error}"),
+                        }
+                    }
+                    thread_cpu().unwrap_or_default().saturating_sub(began)
+                })
+            });
+        }
+    }
+    group.finish();
+}
+
 /// `python-redact.wasm` redacting nothing, one call per batch.
 fn record_world(c: &mut Criterion) {
     let Some(path) = dist("python-redact") else {
@@ -448,6 +505,7 @@ criterion_group!(
     benches,
     identity,
     identity_fuel,
+    fuel_cpu,
     record_world,
     host_ipc,
     host_json,

@@ -5,8 +5,8 @@
     schema_interop.py parquet DIR
 
 `produce` writes N records with confluent-kafka's serializer for FORMAT
-(avro, avro-simple, protobuf, json) against the registry, and prints, as one JSON list,
-the records as a reader should see them. `consume` reads N records back with
+(avro, avro-simple, protobuf, json) against the registry, and prints, as one
+JSON list, the records as a reader of the decoded columns should see them. `consume` reads N records back with
 the matching deserializer and prints them the same way, so the test compares
 the two lists exactly. `parquet` prints the rows of every finished Parquet
 file in DIR (sorted by name) with pyarrow.
@@ -333,6 +333,32 @@ def proto_record(Order, i):
     return m
 
 
+def proto_row(i):
+    """Record i of `proto_record` as a reader of the decoded columns sees it."""
+    return plain(
+        {
+            "id": i,
+            "qty": (i % 7) - 3,
+            "price": i * 1.25,
+            "ratio": 0.5 if i % 2 else 0.25,
+            "paid": i % 3 == 0,
+            "note": None if i % 4 == 0 else f"note {i}",
+            "blob": bytes([i % 256, (i * 7) % 256, 0, 255]),
+            "status": "STATUS_" + STATUSES[i % 3],
+            "customer": {"id": 1000 + i, "email": f"c{i}@example.com"},
+            "tags": [f"t{j}" for j in range(i % 3)],
+            "attrs": {f"k{j}": i * j for j in range(i % 3)},
+            "as_number": i if i % 3 == 1 else None,
+            "as_text": f"s{i}" if i % 3 == 2 else None,
+            "at": EPOCH + datetime.timedelta(seconds=1_700_000_000 + i, microseconds=i),
+            "discount": i / 4 if i % 2 else None,
+            "counts": list(range(i % 4)),
+            "fixed": 2**40 + i,
+            "signed": -i,
+        }
+    )
+
+
 def proto_plain(m):
     from google.protobuf.json_format import MessageToDict
 
@@ -380,7 +406,7 @@ def produce(args):
         for i in range(args.count):
             m = proto_record(Order, i)
             producer.produce(args.topic, value=serializer(m, context), key=str(i).encode())
-            out.append(proto_plain(m))
+            out.append(proto_row(i))
     left = producer.flush(30)
     if left:
         sys.exit(f"{left} records were not delivered")
@@ -437,7 +463,7 @@ def parquet(args):
 
     out = []
     for path in sorted(pathlib.Path(args.dir).glob("*.parquet")):
-        for row in pq.read_table(path).to_pylist():
+        for row in pq.read_table(path).to_pylist(maps_as_pydicts="strict"):
             out.append(plain(row))
     json.dump(out, sys.stdout)
 

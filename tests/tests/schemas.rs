@@ -291,3 +291,41 @@ fn the_avro_pipeline_masks_emails_and_keeps_every_other_value() {
     assert!(got == sent, "{}", first_difference(&sent, &got));
     assert_eq!(broker.committed(&group, &input), broker.end_offsets(&input));
 }
+
+#[test]
+fn protobuf_from_confluents_python_serializer_lands_in_parquet_with_every_type() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let topic = broker.new_topic("proto-in", 1);
+    let sent = interop(&[
+        "produce",
+        "protobuf",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &topic,
+        "--count",
+        "24",
+    ]);
+    let dir = tempfile::tempdir().expect("a folder");
+    let parquet = dir.path().join("parquet");
+    let group = unique_name("protobuf-orders");
+    let mut env = base_env(broker, &registry);
+    env.extend([
+        ("PROTO_ORDERS_TOPIC", topic.clone()),
+        ("PROTO_ORDERS_GROUP", group.clone()),
+        ("PROTO_PARQUET_DIR", parquet.display().to_string()),
+        ("PROTO_DLQ_TOPIC", unique_name("protobuf-orders-dlq")),
+    ]);
+    sabot_run(&pipeline("protobuf-orders.yaml"), &env);
+    let mut rows: Vec<Value> = interop(&["parquet", &parquet.display().to_string()])
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    rows.sort_by_key(|r| r["id"].as_i64());
+    let rows = Value::Array(rows);
+    assert!(rows == sent, "{}", first_difference(&sent, &rows));
+    assert_eq!(broker.committed(&group, &topic), broker.end_offsets(&topic));
+}

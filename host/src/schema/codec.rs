@@ -277,7 +277,16 @@ impl RegistryDecoder {
                     .iter()
                     .map(|(n, t)| (n.as_str(), t.as_str()))
                     .collect();
-                let compiled = ProtoSchema::compile(&schema.schema, &refs)
+                let compiled =
+                    match crate::schema::proto_text::serialized_file(&schema.schema) {
+                        Some(file) => crate::schema::proto_text::compile_serialized(file, &refs)
+                            .map(ProtoSchema::from_file)
+                            .map_err(|message| {
+                                crate::format::protobuf::ProtoSchemaError::Compile { message }
+                            }),
+                        None => ProtoSchema::compile(&schema.schema, &refs),
+                    };
+                let compiled = compiled
                     .and_then(|s| s.message(index))
                     .map_err(|e| e.to_string())
                     .and_then(|m| ProtobufDecoder::new(&m).map_err(|e| e.to_string()));

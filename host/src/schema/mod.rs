@@ -2,5 +2,6 @@
 //! registry that gives its ids meaning.
 
 pub mod codec;
+pub mod proto_text;
 pub mod registry;
 pub mod wire;

@@ -357,7 +357,7 @@ impl<'a> Cursor<'a> {
     /// follow (0 at the end), skipping the byte size a negative count
     /// carries, checked against what is left when each item takes at least
     /// `min_size` bytes.
-    #[inline]
+    #[inline(always)]
     pub(super) fn block(&mut self, min_size: usize, budget: &mut usize, what: &str) -> Read<usize> {
         let count = self.long()?;
         if count == 0 {
@@ -678,13 +678,15 @@ impl Exec<'_> {
                 min_size,
             } => {
                 let mut total = 0usize;
+                let steps = self.steps;
+                let item = &steps[*item as usize];
                 loop {
                     let items = cur.block(*min_size, &mut self.zero_size_budget, "array")?;
                     if items == 0 {
                         break;
                     }
                     for _ in 0..items {
-                        if let Err(mut fault) = self.run(*item, cur) {
+                        if let Err(mut fault) = self.dispatch(item, cur) {
                             fault.path.push(Segment::Index(total));
                             return Err(fault);
                         }
@@ -703,6 +705,8 @@ impl Exec<'_> {
                 min_size,
             } => {
                 let mut total = 0usize;
+                let steps = self.steps;
+                let value = &steps[*value as usize];
                 loop {
                     let items = cur.block(*min_size, &mut self.zero_size_budget, "map")?;
                     if items == 0 {
@@ -711,7 +715,7 @@ impl Exec<'_> {
                     for _ in 0..items {
                         let k = cur.string()?;
                         self.b.bytes[*key as usize].push(k).map_err(too_large)?;
-                        if let Err(mut fault) = self.run(*value, cur) {
+                        if let Err(mut fault) = self.dispatch(value, cur) {
                             fault.path.push(Segment::Key(key_text(k)));
                             return Err(fault);
                         }

@@ -204,6 +204,12 @@ impl ProtoSchema {
         Ok(ProtoSchema { file })
     }
 
+    /// A schema of an already compiled file (its pool holding the
+    /// imports), as a serialized descriptor from a registry gives it.
+    pub fn from_file(file: FileDescriptor) -> Self {
+        ProtoSchema { file }
+    }
+
     /// The pool of every compiled file.
     pub fn pool(&self) -> &DescriptorPool {
         self.file.parent_pool()

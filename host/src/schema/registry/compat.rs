@@ -236,6 +236,15 @@ pub fn compile_protobuf(
     text: &str,
     references: &[(String, String)],
 ) -> Result<prost_reflect::DescriptorPool, String> {
+    // Confluent's Python client registers the serialized descriptor.
+    if let Some(file) = crate::schema::proto_text::serialized_file(text) {
+        let refs: Vec<(&str, &str)> = references
+            .iter()
+            .map(|(n, t)| (n.as_str(), t.as_str()))
+            .collect();
+        return crate::schema::proto_text::compile_serialized(file, &refs)
+            .map(|f| f.parent_pool().clone());
+    }
     let files: HashMap<String, String> = references.iter().cloned().collect();
     let mut main = MAIN_FILE.to_owned();
     let mut n = 0;

@@ -28,8 +28,9 @@
 //! `application/vnd.schemaregistry.v1+json`,
 //! `application/vnd.schemaregistry+json` or `application/json`, 413 a
 //! body over [`MAX_BODY_BYTES`]. Query parameters Confluent uses for
-//! contexts, formats and normalisation (`subject` on `/schemas/ids/ID`,
-//! `format`, `normalize`) are accepted and ignored.
+//! contexts and normalisation (`subject` on `/schemas/ids/ID`, `normalize`)
+//! are accepted and ignored; `format=serialized` gives a Protobuf schema as
+//! a base64 `FileDescriptorProto`.
 //!
 //! The registry may require a credential (see [`RegistryOptions::auth`]):
 //! a bearer token or a user and password sent with basic auth.
@@ -451,13 +452,27 @@ async fn schema_types() -> Response {
     ok(json!(["JSON", "PROTOBUF", "AVRO"]))
 }
 
-/// `GET /schemas/ids/ID`.
+/// `GET /schemas/ids/ID`; with `?format=serialized`, a Protobuf schema
+/// comes as a base64 `FileDescriptorProto`, as Confluent's Python
+/// deserializers ask for it.
 async fn schema_by_id(
     State(state): State<RegistryState>,
     Params(id): Params<String>,
+    RawQuery(query): RawQuery,
 ) -> Result<Response, Rejection> {
     let id = schema_id(&id)?;
-    let schema = state.with_store(move |s| s.schema(id)).await?;
+    let serialized = Query::of(query).get("format") == Some("serialized");
+    let mut schema = state.with_store(move |s| s.schema(id)).await?;
+    if serialized && schema.schema_type == super::SchemaType::Protobuf {
+        // Referenced files are compiled by name; a schema whose imports
+        // are not well known stays in the form it was registered in.
+        match crate::schema::proto_text::to_serialized(&schema.schema, &[]) {
+            Ok(text) => schema.schema = text,
+            Err(e) => {
+                tracing::debug!(schema_id = id, error = %e, "kept the Protobuf schema as registered")
+            }
+        }
+    }
     Ok(ok(schema_body(&schema)))
 }
 
