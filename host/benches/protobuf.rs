@@ -420,7 +420,13 @@ fn same(a: &RecordBatch, b: &RecordBatch) -> bool {
             })
             .collect()
     };
-    a.num_rows() == b.num_rows() && cast(a) == cast(b)
+    let (x, y) = (cast(a), cast(b));
+    for (i, (p, q)) in x.iter().zip(&y).enumerate() {
+        if p != q {
+            eprintln!("column {i} differs: {:?} vs {:?}", p.slice(0, 2), q.slice(0, 2));
+        }
+    }
+    a.num_rows() == b.num_rows() && x == y
 }
 
 fn bench(c: &mut Criterion) {

@@ -186,6 +186,15 @@ def simple_record(i):
     }
 
 
+def json_plain(record):
+    """A JSON record with its date-time compared as a time, not as text:
+    `07:08:00Z` and `07:08:00.000000Z` are the same instant."""
+    out = dict(record)
+    if isinstance(out.get("at"), str):
+        out["at"] = datetime.datetime.fromisoformat(out["at"]).astimezone(datetime.timezone.utc).isoformat()
+    return plain(out)
+
+
 def json_record(i):
     return {
         "id": i,
@@ -395,7 +404,7 @@ def produce(args):
         for i in range(args.count):
             record = json_record(i)
             producer.produce(args.topic, value=serializer(record, context), key=str(i).encode())
-            out.append(plain(record))
+            out.append(json_plain(record))
     else:
         from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
 
@@ -433,7 +442,7 @@ def consume(args):
         from confluent_kafka.schema_registry.json_schema import JSONDeserializer
 
         deserializer = JSONDeserializer(schema_str=None, schema_registry_client=client)
-        convert = plain
+        convert = json_plain
     else:
         from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
 

@@ -329,3 +329,133 @@ fn protobuf_from_confluents_python_serializer_lands_in_parquet_with_every_type()
     assert!(rows == sent, "{}", first_difference(&sent, &rows));
     assert_eq!(broker.committed(&group, &topic), broker.end_offsets(&topic));
 }
+
+#[test]
+fn json_schema_values_round_trip_through_a_pipeline_to_confluents_deserializer() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let input = broker.new_topic("json-in", 1);
+    let output = broker.new_topic("json-out", 1);
+    let count = "20";
+    let sent = interop(&[
+        "produce",
+        "json",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &input,
+        "--count",
+        count,
+    ]);
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("json.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: sabot/v1\nname: json-copy\nschema_registry: {}\n\
+             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
+             \x20   properties: {{ session.timeout.ms: {} }}\n    format: json_schema\n\
+             sink:\n  kafka:\n    topic: {output}\n    format: json_schema\n",
+            registry.url,
+            broker.bootstrap(),
+            unique_name("json-copy"),
+            broker.session_timeout_ms(),
+        ),
+    )
+    .expect("write");
+    sabot_run(&file, &[]);
+    let got = interop(&[
+        "consume",
+        "json",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &output,
+        "--count",
+        count,
+    ]);
+    assert!(got == sent, "{}", first_difference(&sent, &got));
+}
+
+#[test]
+fn values_that_are_not_framed_or_name_unknown_schemas_are_dead_lettered_with_their_bytes() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let input = broker.new_topic("avro-bad", 1);
+    let output = broker.new_topic("avro-bad-out", 1);
+    let dlq = broker.new_topic("avro-bad-dlq", 1);
+    interop(&[
+        "produce",
+        "avro-simple",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &input,
+        "--count",
+        "3",
+    ]);
+    let bad: Vec<sabot_tests::TestRecord> = vec![
+        sabot_tests::TestRecord::value(&b"{\"id\": 1}"[..]),
+        sabot_tests::TestRecord::value(&[0u8, 0, 0][..]),
+        sabot_tests::TestRecord::value(&[0u8, 0, 0, 0x30, 0x39, 2][..]),
+    ];
+    broker.produce(&input, &bad);
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("bad.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: sabot/v1\nname: avro-bad\nschema_registry: {}\n\
+             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
+             \x20   properties: {{ session.timeout.ms: {} }}\n    format: avro\n\
+             sink:\n  kafka:\n    topic: {output}\n    format: avro\n\
+             errors:\n  on_bad_record: dead-letter\n  dead_letter_topic: {dlq}\n",
+            registry.url,
+            broker.bootstrap(),
+            unique_name("avro-bad"),
+            broker.session_timeout_ms(),
+        ),
+    )
+    .expect("write");
+    sabot_run(&file, &[]);
+    let dead = broker.consume_all(&dlq, 3, Duration::from_secs(30));
+    let values: Vec<Vec<u8>> = dead
+        .iter()
+        .map(|r| r.value.clone().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        values,
+        [
+            b"{\"id\": 1}".to_vec(),
+            vec![0, 0, 0],
+            vec![0, 0, 0, 0x30, 0x39, 2]
+        ]
+    );
+    let reasons: Vec<String> = dead
+        .iter()
+        .map(|r| {
+            r.headers
+                .iter()
+                .find(|(k, _)| k == "sabot.error.message")
+                .and_then(|(_, v)| v.clone())
+                .map(|v| String::from_utf8_lossy(&v).into_owned())
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(reasons[0].contains("not the magic byte 0"), "{reasons:?}");
+    assert!(
+        reasons[1].contains("shorter than the 5-byte header"),
+        "{reasons:?}"
+    );
+    assert_eq!(
+        reasons[2],
+        format!("schema id 12345 not found at {}", registry.url),
+        "{reasons:?}"
+    );
+}
