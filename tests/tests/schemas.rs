@@ -23,10 +23,19 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
-        let port = free_port();
-        let child = Command::new(sabot_bin())
+        Registry::start_at(free_port(), None)
+    }
+
+    /// On `port`, keeping its schemas in `state` if given.
+    fn start_at(port: u16, state: Option<&Path>) -> Registry {
+        let mut command = Command::new(sabot_bin());
+        command
             .args(["serve", "--listen", &format!("127.0.0.1:{}", free_port())])
-            .args(["--registry-listen", &format!("127.0.0.1:{port}")])
+            .args(["--registry-listen", &format!("127.0.0.1:{port}")]);
+        if let Some(dir) = state {
+            command.arg("--registry-state").arg(dir);
+        }
+        let child = command
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -458,4 +467,126 @@ fn values_that_are_not_framed_or_name_unknown_schemas_are_dead_lettered_with_the
         format!("schema id 12345 not found at {}", registry.url),
         "{reasons:?}"
     );
+}
+
+#[test]
+fn an_unreachable_registry_holds_the_pipeline_until_it_is_back_and_loses_nothing() {
+    let broker = kafka();
+    let state = tempfile::tempdir().expect("a folder");
+    let port = free_port();
+    let topic = broker.new_topic("avro-outage", 1);
+    let sent = {
+        let registry = Registry::start_at(port, Some(state.path()));
+        interop(&[
+            "produce",
+            "avro-simple",
+            "--brokers",
+            &broker.bootstrap(),
+            "--registry",
+            &registry.url,
+            "--topic",
+            &topic,
+            "--count",
+            "50",
+        ])
+        // The registry stops here.
+    };
+    let dir = tempfile::tempdir().expect("a folder");
+    let parquet = dir.path().join("parquet");
+    let group = unique_name("avro-outage");
+    let mut env = vec![
+        ("KAFKA_BROKERS", broker.bootstrap()),
+        ("SCHEMA_REGISTRY_URL", format!("http://127.0.0.1:{port}")),
+        (
+            "KAFKA_SESSION_TIMEOUT_MS",
+            broker.session_timeout_ms().to_string(),
+        ),
+    ];
+    env.extend([
+        ("AVRO_ORDERS_TOPIC", topic.clone()),
+        ("AVRO_PARQUET_GROUP", group.clone()),
+        ("PARQUET_DIR", parquet.display().to_string()),
+        ("AVRO_DLQ_TOPIC", unique_name("avro-outage-dlq")),
+    ]);
+    let mut command = Command::new(sabot_bin());
+    command
+        .args(["run", "--until-idle", "--progress", "0"])
+        .arg(pipeline("avro-orders-to-parquet.yaml"))
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    for (k, v) in &env {
+        command.env(k, v);
+    }
+    let mut run = command.spawn().expect("sabot runs");
+    let stderr = run.stderr.take().expect("stderr");
+    let (lines, seen) = std::sync::mpsc::channel::<String>();
+    let log = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut text = String::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = lines.send(line.clone());
+            text.push_str(&line);
+            text.push('\n');
+        }
+        text
+    });
+    // No registry: the task says it waits, and nothing is decoded,
+    // committed or lost.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match seen.recv_timeout(left) {
+            Ok(line) if line.contains("waiting for the schema registry") => break,
+            Ok(_) => {}
+            Err(e) => panic!("sabot never said it waits for the registry: {e}"),
+        }
+    }
+    assert!(
+        run.try_wait().expect("status").is_none(),
+        "sabot gave up while the registry was down"
+    );
+    assert!(sabot_tests_parquet_files(&parquet).is_empty());
+    assert_eq!(broker.committed(&group, &topic).values().sum::<i64>(), 0);
+
+    // The registry is back, with the schemas it kept: every record arrives.
+    let registry = Registry::start_at(port, Some(state.path()));
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let status = loop {
+        if let Some(status) = run.try_wait().expect("status") {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "sabot did not finish after the registry came back"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let log = log.join().expect("the log");
+    assert!(status.success(), "{log}");
+    let mut rows: Vec<Value> = interop(&["parquet", &parquet.display().to_string()])
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    rows.sort_by_key(|r| r["id"].as_i64());
+    let rows = Value::Array(rows);
+    assert!(rows == sent, "{}", first_difference(&sent, &rows));
+    assert_eq!(broker.committed(&group, &topic), broker.end_offsets(&topic));
+    drop(registry);
+}
+
+fn sabot_tests_parquet_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "parquet"))
+                .collect()
+        })
+        .unwrap_or_default()
 }

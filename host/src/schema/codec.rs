@@ -27,6 +27,7 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
@@ -52,7 +53,10 @@ pub struct Outage(pub String);
 ///
 /// The URL, credentials or CA file cannot be used.
 pub fn client(config: &RegistryConfig) -> Result<RegistryClient, String> {
-    let mut c = ClientConfig::new(config.url.clone());
+    // Retry briefly inside a call; a longer outage comes back as one, and
+    // the task waits it out where its status shows it.
+    let mut c = ClientConfig::new(config.url.clone())
+        .with_retry(Duration::from_millis(100), Duration::from_secs(2));
     if let Some(info) = &config.basic_auth {
         c = c.with_auth(Auth::basic_user_info(info).map_err(|e| e.to_string())?);
     } else if let Some(token) = &config.bearer_token {
