@@ -16,6 +16,10 @@
 #                 confluent-kafka + json + hmac loop doing the same
 #   mask→file     sabot pipelines/orders-to-file.yaml vs Kafka Connect
 #                 standalone: FileStreamSinkConnector + MaskField$Value
+#   avro→parquet  sabot pipelines/avro-orders-to-parquet.yaml vs a Python
+#                 confluent-kafka + fastavro + pyarrow loop, on Avro orders
+#                 written by Confluent's serializer against the registry of
+#                 `sabot serve --registry-listen`
 #
 # For each side it measures wall seconds, CPU seconds (user + system of
 # that client process only) and peak RSS, checks the output, and prints a
@@ -55,10 +59,9 @@ TIME=/usr/bin/time
 [[ -f "$JAVA_LIB/kafka_2.13-4.1.1.jar" ]] || fail "\`SABOT_JAVA_LIB\` has no \`kafka_2.13-4.1.1.jar\`; run \`tests/setup.sh\`"
 command -v java >/dev/null || fail "\`java\` is missing; install Java 17+ (Debian: apt-get install openjdk-17-jre-headless)"
 [[ -x "$TIME" ]] || fail "\`$TIME\` is missing; install GNU time (Debian: apt-get install time)"
-if [[ ! -x "$SABOT" ]]; then
-  say "building sabot (cargo build --release -p sabot --bin sabot)"
-  cargo build --release -p sabot --bin sabot || fail "cargo build failed (see above)"
-fi
+# Always built, so the figures are of this checkout (quick when up to date).
+say "building sabot (cargo build --release -p sabot --bin sabot)"
+cargo build --release -p sabot --bin sabot || fail "cargo build failed (see above)"
 for plugin in filter mask; do
   [[ -f "plugins/dist/$plugin.wasm" ]] || plugins/build.sh || fail "plugins/build.sh failed (see above)"
 done
@@ -269,6 +272,30 @@ expect "$WORK/connect.txt" "$(wc -l <"$WORK/connect.txt")" "$N"
 CONNECT_NOTE="$(awk -v s="$started" -v f="$finished" -v first="${first:-$finished}" \
   'BEGIN { printf "Kafka Connect wrote its first line %.2f s after launch and the last %.2f s later", first - s, f - first }')"
 grep -q 'status=\*\*\*' "$WORK/connect.txt" || fail "Kafka Connect's file holds no masked status"
+
+# --- Job 4: Avro into Parquet --------------------------------------------
+
+REGISTRY_PORT="$(py free-port)"
+REGISTRY="http://127.0.0.1:$REGISTRY_PORT"
+"$SABOT" serve --listen "127.0.0.1:$(py free-port)" --registry-listen "127.0.0.1:$REGISTRY_PORT" \
+  </dev/null >"$WORK/registry.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do
+  curl -sf "$REGISTRY/subjects" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -sf "$REGISTRY/subjects" >/dev/null || fail "the registry did not start; its log: $(tail -20 "$WORK/registry.log")"
+py create-topics "$BROKERS" orders-avro:3 orders-avro-dlq:1
+say "producing $N Avro orders"
+py produce-avro "$BROKERS" orders-avro "$N" "$REGISTRY" >&2
+timed avro→parquet sabot env KAFKA_BROKERS="$BROKERS" SCHEMA_REGISTRY_URL="$REGISTRY" \
+  AVRO_ORDERS_TOPIC=orders-avro AVRO_PARQUET_GROUP=bench-parquet-sabot \
+  PARQUET_DIR="$WORK/parquet-sabot" PARQUET_ROLL_RECORDS=100000 AVRO_DLQ_TOPIC=orders-avro-dlq \
+  "$SABOT" run pipelines/avro-orders-to-parquet.yaml --until-idle --progress 0
+timed avro→parquet python "$PYTHON" "$HELPER" avro-parquet "$BROKERS" orders-avro \
+  bench-parquet-python "$N" "$REGISTRY" "$WORK/parquet-python"
+expect "$WORK/parquet-sabot" "$(py parquet-rows "$WORK/parquet-sabot")" "$N"
+expect "$WORK/parquet-python" "$(py parquet-rows "$WORK/parquet-python")" "$N"
 
 # --- The table -----------------------------------------------------------
 

@@ -16,6 +16,13 @@ Each subcommand does one step the script times or checks:
     count BROKERS TOPIC            print the records a topic holds
     check-masked BROKERS A B KEY   check that topics A and B hold the same
                                    order ids with the same masked emails
+    produce-avro BROKERS TOPIC N REGISTRY
+                                   produce N Avro orders with Confluent's
+                                   AvroSerializer against REGISTRY
+    avro-parquet BROKERS TOPIC GROUP N REGISTRY DIR
+                                   the Python Avro → Parquet peer:
+                                   confluent-kafka, fastavro, pyarrow
+    parquet-rows DIR               print the rows of DIR's Parquet files
     report RESULTS N               print the results table in Markdown
 
 The peers are written the way a careful Python user would write them:
@@ -302,6 +309,126 @@ def report(results, count):
             print(f"| {job} | {peer_cpu / ours_cpu:.2f}x | {peer_wall / ours_wall:.2f}x |")
 
 
+AVRO_ORDER = {
+    "type": "record",
+    "name": "BenchOrder",
+    "namespace": "bench",
+    "fields": [
+        {"name": "id", "type": "long"},
+        {
+            "name": "customer",
+            "type": {
+                "type": "record",
+                "name": "Customer",
+                "fields": [
+                    {"name": "id", "type": "long"},
+                    {"name": "email", "type": "string"},
+                    {"name": "tier", "type": "string"},
+                ],
+            },
+        },
+        {"name": "amount", "type": "double"},
+        {"name": "currency", "type": "string"},
+        {"name": "status", "type": {"type": "enum", "name": "Status", "symbols": ["NEW", "PAID", "SHIPPED"]}},
+        {"name": "items", "type": {"type": "array", "items": "string"}},
+        {"name": "at", "type": {"type": "long", "logicalType": "timestamp-millis"}},
+    ],
+}
+
+# Rows per Parquet file, the same on both sides.
+PARQUET_ROWS = 100_000
+
+
+def produce_avro(brokers, topic, count, registry):
+    """Produce `count` Avro orders with Confluent's serializer."""
+    import datetime
+
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroSerializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+
+    client = SchemaRegistryClient({"url": registry})
+    serializer = AvroSerializer(schema_registry_client=client, schema_str=json.dumps(AVRO_ORDER))
+    context = SerializationContext(topic, MessageField.VALUE)
+    producer = Producer(PRODUCER_SETTINGS | {"bootstrap.servers": brokers})
+    rng = random.Random(7)
+    epoch = datetime.datetime(2024, 1, 1, tzinfo=datetime.timezone.utc)
+    for i in range(count):
+        value = serializer(
+            {
+                "id": i,
+                "customer": {"id": rng.randrange(10_000), "email": f"c{i}@example.com", "tier": rng.choice(["gold", "silver", "bronze"])},
+                "amount": round(rng.uniform(1, 500), 2),
+                "currency": rng.choice(["EUR", "USD", "GBP"]),
+                "status": rng.choice(["NEW", "PAID", "SHIPPED"]),
+                "items": [f"sku-{rng.randrange(1000)}" for _ in range(rng.randrange(4))],
+                "at": epoch + datetime.timedelta(milliseconds=i),
+            },
+            context,
+        )
+        send(producer, topic, value, str(i).encode())
+    if producer.flush(60):
+        fail("not every Avro order was delivered")
+
+
+def avro_parquet(brokers, topic, group, count, registry, out_dir):
+    """The peer of the Avro → Parquet pipeline, written as a careful user
+    would: batched consume, the writer schema fetched once per id and parsed
+    once, fastavro's schemaless reader, pyarrow tables of PARQUET_ROWS rows
+    written as zstd files, one commit per finished file."""
+    import io
+    import os
+    import struct
+
+    import fastavro
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+
+    client = SchemaRegistryClient({"url": registry})
+    parsed = {}
+    c = consumer(brokers, group)
+    c.subscribe([topic])
+    os.makedirs(out_dir, exist_ok=True)
+    rows, done, files = [], 0, 0
+
+    def write(rows, files):
+        table = pa.Table.from_pylist(rows)
+        path = os.path.join(out_dir, f"python-{files:06}.parquet")
+        pq.write_table(table, path + ".tmp", compression="zstd")
+        os.replace(path + ".tmp", path)
+
+    while done < count:
+        for message in c.consume(1000, 1.0):
+            if message.error():
+                continue
+            value = message.value()
+            magic, schema_id = struct.unpack(">bI", value[:5])
+            if schema_id not in parsed:
+                schema = client.get_schema(schema_id)
+                parsed[schema_id] = fastavro.parse_schema(json.loads(schema.schema_str))
+            rows.append(fastavro.schemaless_reader(io.BytesIO(value[5:]), parsed[schema_id]))
+            done += 1
+            if len(rows) == PARQUET_ROWS:
+                write(rows, files)
+                files += 1
+                rows = []
+                c.commit(asynchronous=False)
+    if rows:
+        write(rows, files)
+    c.commit(asynchronous=False)
+    c.close()
+
+
+def parquet_rows(directory):
+    """Print how many rows the finished Parquet files of `directory` hold."""
+    import pathlib
+
+    import pyarrow.parquet as pq
+
+    print(sum(pq.ParquetFile(p).metadata.num_rows for p in pathlib.Path(directory).glob("*.parquet")))
+
+
 def main(args):
     """Run the subcommand named by `args[0]`."""
     commands = {
@@ -314,6 +441,9 @@ def main(args):
         "count": (2, lambda b, t: print(topic_count(b, t))),
         "check-masked": (4, lambda b, x, y, k: check_masked(b, x, y, k)),
         "report": (2, lambda r, n: report(r, int(n))),
+        "produce-avro": (4, lambda b, t, n, r: produce_avro(b, t, int(n), r)),
+        "avro-parquet": (6, lambda b, t, g, n, r, d: avro_parquet(b, t, g, int(n), r, d)),
+        "parquet-rows": (1, lambda d: parquet_rows(d)),
     }
     if args and args[0] == "create-topics" and len(args) >= 3:
         create_topics(args[1], args[2:])
