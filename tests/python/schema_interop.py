@@ -3,6 +3,7 @@
     schema_interop.py produce FORMAT --brokers B --registry URL --topic T --count N
     schema_interop.py consume FORMAT --brokers B --registry URL --topic T --count N
     schema_interop.py parquet DIR
+    schema_interop.py register --registry URL --subject S
 
 `produce` writes N records with confluent-kafka's serializer for FORMAT
 (avro, avro-simple, protobuf, json) against the registry, and prints, as one
@@ -368,11 +369,44 @@ def proto_row(i):
     )
 
 
-def proto_plain(m):
-    from google.protobuf.json_format import MessageToDict
+def proto_message_row(m):
+    """A decoded Order message in the form of `proto_row`."""
+    choice = m.WhichOneof("choice")
+    at = EPOCH + datetime.timedelta(seconds=m.at.seconds, microseconds=m.at.nanos // 1000)
+    return plain(
+        {
+            "id": m.id,
+            "qty": m.qty,
+            "price": m.price,
+            "ratio": m.ratio,
+            "paid": m.paid,
+            "note": m.note if m.HasField("note") else None,
+            "blob": m.blob,
+            "status": "STATUS_" + STATUSES[m.status],
+            "customer": {"id": m.customer.id, "email": m.customer.email},
+            "tags": list(m.tags),
+            "attrs": dict(m.attrs),
+            "as_number": m.as_number if choice == "as_number" else None,
+            "as_text": m.as_text if choice == "as_text" else None,
+            "at": at,
+            "discount": m.discount.value if m.HasField("discount") else None,
+            "counts": list(m.counts),
+            "fixed": m.fixed,
+            "signed": m.signed,
+        }
+    )
 
-    d = MessageToDict(m, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
-    return plain(d)
+
+def register(args):
+    """Register the Order schema under `--subject`, as the Python client
+    registers it (a serialized descriptor), and print its id."""
+    from confluent_kafka.schema_registry import Schema
+    from confluent_kafka.schema_registry.common.protobuf import _schema_to_str
+
+    Order = order_proto_classes()
+    client = registry(args.registry)
+    schema = Schema(_schema_to_str(Order.DESCRIPTOR.file), "PROTOBUF")
+    json.dump({"id": client.register_schema(args.subject, schema)}, sys.stdout)
 
 
 # ---
@@ -450,7 +484,7 @@ def consume(args):
         deserializer = ProtobufDeserializer(
             message_type=Order, conf={"use.deprecated.format": False}, schema_registry_client=client
         )
-        convert = proto_plain
+        convert = proto_message_row
     rows = []
     deadline = datetime.datetime.now() + datetime.timedelta(seconds=60)
     while len(rows) < args.count and datetime.datetime.now() < deadline:
@@ -489,8 +523,11 @@ def main():
         s.add_argument("--count", type=int, required=True)
     s = sub.add_parser("parquet")
     s.add_argument("dir")
+    s = sub.add_parser("register")
+    s.add_argument("--registry", required=True)
+    s.add_argument("--subject", required=True)
     args = p.parse_args()
-    {"produce": produce, "consume": consume, "parquet": parquet}[args.command](args)
+    {"produce": produce, "consume": consume, "parquet": parquet, "register": register}[args.command](args)
 
 
 if __name__ == "__main__":

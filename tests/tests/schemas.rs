@@ -590,3 +590,63 @@ fn sabot_tests_parquet_files(dir: &Path) -> Vec<PathBuf> {
         })
         .unwrap_or_default()
 }
+
+#[test]
+fn protobuf_written_with_the_subjects_latest_schema_reads_back_in_confluents_deserializer() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let input = broker.new_topic("proto-copy-in", 1);
+    let output = broker.new_topic("proto-copy-out", 1);
+    let count = "24";
+    let sent = interop(&[
+        "produce",
+        "protobuf",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &input,
+        "--count",
+        count,
+    ]);
+    // The message the consumers expect, under the name the sink looks up.
+    interop(&[
+        "register",
+        "--registry",
+        &registry.url,
+        "--subject",
+        "shop.Order",
+    ]);
+    let dir = tempfile::tempdir().expect("a folder");
+    let file = dir.path().join("proto.yaml");
+    std::fs::write(
+        &file,
+        format!(
+            "apiVersion: sabot/v1\nname: proto-copy\nschema_registry: {}\n\
+             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
+             \x20   properties: {{ session.timeout.ms: {} }}\n    format: protobuf\n\
+             sink:\n  kafka:\n    topic: {output}\n    format:\n      protobuf:\n\
+             \x20       use_latest: true\n        subject_strategy: record\n        record_name: shop.Order\n",
+            registry.url,
+            broker.bootstrap(),
+            unique_name("proto-copy"),
+            broker.session_timeout_ms(),
+        ),
+    )
+    .expect("write");
+    sabot_run(&file, &[]);
+    let got = interop(&[
+        "consume",
+        "protobuf",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &output,
+        "--count",
+        count,
+    ]);
+    assert!(got == sent, "{}", first_difference(&sent, &got));
+}

@@ -502,13 +502,18 @@ impl RegistryEncoder {
                 (header, Writer::Avro(Box::new(AvroEncoder::new(&schema))))
             }
             RegisteredKind::Protobuf => {
-                let schema =
-                    ProtoSchema::compile(&text, &[]).map_err(|e| schema_error(e.to_string()))?;
-                let message = schema
-                    .message(&[0])
-                    .map_err(|e| schema_error(e.to_string()))?;
+                let schema = proto_schema(&text).map_err(schema_error)?;
+                // The message named `record_name` if the file has one, else
+                // its first.
+                let message = match schema.message_by_name(&self.record_name) {
+                    Some(m) => m,
+                    None => schema
+                        .message(&[0])
+                        .map_err(|e| schema_error(e.to_string()))?,
+                };
+                let index = schema.message_index(&message).unwrap_or_else(|| vec![0]);
                 let mut header = Vec::new();
-                wire::write_protobuf_header(id, &[0], &mut header);
+                wire::write_protobuf_header(id, &index, &mut header);
                 let encoder = ProtobufEncoder::new(&message)
                     .map_err(|e| schema_error(e.to_string()))?
                     .with_prefix(header.clone());
@@ -561,9 +566,12 @@ impl RegistryEncoder {
                     })
                 })
                 .unwrap_or_else(|| self.record_name.clone()),
-            RegisteredKind::Protobuf => ProtoSchema::compile(text, &[])
+            RegisteredKind::Protobuf => proto_schema(text)
                 .ok()
-                .and_then(|s| s.message(&[0]).ok())
+                .and_then(|s| {
+                    s.message_by_name(&self.record_name)
+                        .or_else(|| s.message(&[0]).ok())
+                })
                 .map(|m| m.full_name().to_owned())
                 .unwrap_or_else(|| self.record_name.clone()),
             RegisteredKind::JsonSchema => serde_json::from_str::<serde_json::Value>(text)
@@ -571,6 +579,16 @@ impl RegistryEncoder {
                 .and_then(|v| v.get("title")?.as_str().map(str::to_owned))
                 .unwrap_or_else(|| self.record_name.clone()),
         }
+    }
+}
+
+/// A Protobuf schema without references, in either of the registry's forms.
+fn proto_schema(text: &str) -> Result<ProtoSchema, String> {
+    match crate::schema::proto_text::serialized_file(text) {
+        Some(file) => {
+            crate::schema::proto_text::compile_serialized(file, &[]).map(ProtoSchema::from_file)
+        }
+        None => ProtoSchema::compile(text, &[]).map_err(|e| e.to_string()),
     }
 }
 

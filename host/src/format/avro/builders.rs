@@ -187,7 +187,7 @@ impl Bytes {
     /// Appends a value.
     #[inline(always)]
     pub(super) fn push(&mut self, value: &[u8]) -> Result<(), &'static str> {
-        self.data.extend_from_slice(value);
+        extend(&mut self.data, value);
         self.commit()
     }
 
@@ -232,6 +232,33 @@ impl Bytes {
             Buffer::from_vec(data),
             self.nulls.finish(),
         ))
+    }
+}
+
+/// Appends bytes to a vector. Most values are short, and copying them in
+/// fixed-size pieces keeps the copy inline instead of calling `memcpy`
+/// for a handful of bytes.
+#[inline(always)]
+fn extend(data: &mut Vec<u8>, mut value: &[u8]) {
+    if value.len() > 32 {
+        data.extend_from_slice(value);
+        return;
+    }
+    data.reserve(value.len());
+    while let Some((piece, rest)) = value.split_first_chunk::<8>() {
+        data.extend_from_slice(piece);
+        value = rest;
+    }
+    if let Some((piece, rest)) = value.split_first_chunk::<4>() {
+        data.extend_from_slice(piece);
+        value = rest;
+    }
+    if let Some((piece, rest)) = value.split_first_chunk::<2>() {
+        data.extend_from_slice(piece);
+        value = rest;
+    }
+    if let Some(&byte) = value.first() {
+        data.push(byte);
     }
 }
 
@@ -780,7 +807,7 @@ impl Builders {
             Kind::Fixed(c, size) => {
                 let f = &mut self.fixed[i(c)];
                 let len = std::mem::take(&mut f.len);
-                let data = std::mem::take(&mut f.data);
+                let data = take_keeping_room(&mut f.data);
                 let mut nulls = f.nulls.finish();
                 if *size == 0 && nulls.is_none() {
                     // A zero-size array takes its length from its validity.
@@ -822,7 +849,8 @@ impl Builders {
                 let child = n.children.first().copied().unwrap_or(u32::MAX);
                 let values = self.finish(child)?;
                 let l = &mut self.lists[c];
-                let offsets = std::mem::replace(&mut l.offsets, vec![0]);
+                let offsets = take_keeping_room(&mut l.offsets);
+                l.offsets.push(0);
                 let nulls = l.nulls.finish();
                 Arc::new(ListArray::try_new(
                     item,
@@ -843,7 +871,8 @@ impl Builders {
                         ArrowError::InvalidArgumentError("map entries are not a struct".into())
                     })?;
                 let l = &mut self.lists[c];
-                let offsets = std::mem::replace(&mut l.offsets, vec![0]);
+                let offsets = take_keeping_room(&mut l.offsets);
+                l.offsets.push(0);
                 let nulls = l.nulls.finish();
                 Arc::new(MapArray::try_new(
                     entries,
@@ -861,8 +890,8 @@ impl Builders {
                     .map(|child| self.finish(*child))
                     .collect::<Result<Vec<_>, _>>()?;
                 let u = &mut self.unions[c];
-                let type_ids = std::mem::take(&mut u.type_ids);
-                let offsets = std::mem::take(&mut u.offsets);
+                let type_ids = take_keeping_room(&mut u.type_ids);
+                let offsets = take_keeping_room(&mut u.offsets);
                 u.counts.iter_mut().for_each(|count| *count = 0);
                 Arc::new(UnionArray::try_new(
                     fields,
@@ -873,6 +902,12 @@ impl Builders {
             }
         })
     }
+}
+
+/// Takes a vector's contents, leaving it empty with room for as many.
+fn take_keeping_room<T>(vec: &mut Vec<T>) -> Vec<T> {
+    let capacity = vec.len();
+    std::mem::replace(vec, Vec::with_capacity(capacity))
 }
 
 /// Checks offsets before handing them to Arrow, which would panic on bad

@@ -166,6 +166,11 @@ struct Slot {
     number: u32,
     /// Its `oneof`, if any.
     oneof: Option<usize>,
+    /// For a singular field, one more than the row it last got a value in
+    /// (0 for none): it has a value in the row being decoded exactly when
+    /// this is that row plus one. Cheaper to test than the builder's length,
+    /// and reset whenever values are taken back out.
+    set_in: usize,
     /// Its shape and builders.
     kind: SlotKind,
 }
@@ -178,6 +183,8 @@ enum SlotKind {
         presence: bool,
         /// Absence is an error.
         required: bool,
+        /// Values are messages, which merge when repeated.
+        merges: bool,
         /// The values.
         val: Val,
     },
@@ -224,11 +231,15 @@ impl MsgCol {
                 sparse.push((field.number, index));
             }
             let kind = match field.shape {
-                Shape::Single { presence, required } => SlotKind::Single {
-                    presence,
-                    required,
-                    val: Val::new(&field.value),
-                },
+                Shape::Single { presence, required } => {
+                    let val = Val::new(&field.value);
+                    SlotKind::Single {
+                        presence,
+                        required,
+                        merges: val.is_message(),
+                        val,
+                    }
+                }
                 Shape::List => {
                     let item = match field.field.data_type() {
                         DataType::List(item) => item.clone(),
@@ -257,6 +268,7 @@ impl MsgCol {
                 name: field.name.clone(),
                 number: field.number,
                 oneof: field.oneof,
+                set_in: 0,
                 kind,
             });
         }
@@ -313,13 +325,12 @@ impl MsgCol {
         };
         for &member in members {
             if member != set
-                && let Some(Slot {
-                    kind: SlotKind::Single { val, .. },
-                    ..
-                }) = self.slots.get_mut(member)
-                && val.len() > row
+                && let Some(slot) = self.slots.get_mut(member)
+                && slot.set_in == row + 1
+                && let SlotKind::Single { val, .. } = &mut slot.kind
             {
                 val.truncate(row);
+                slot.set_in = 0;
             }
         }
     }
@@ -360,6 +371,7 @@ impl MsgCol {
 impl Slot {
     /// Drops every row from `len` on.
     fn truncate(&mut self, len: usize) {
+        self.set_in = 0;
         match &mut self.kind {
             SlotKind::Single { val, .. } => val.truncate(len),
             SlotKind::List { offsets, elem, .. } => {
@@ -1047,6 +1059,7 @@ fn decode_message(
                     val.truncate(row);
                     val.read_segments(buf, &ranges, depth)
                         .map_err(|f| f.within(&slot.name))?;
+                    slot.set_in = row + 1;
                 }
                 Err(fault) => return Err(fault.within(&slot.name)),
             }
@@ -1081,15 +1094,16 @@ fn read_field(
     depth: u32,
 ) -> Result<bool, Fault> {
     match &mut slot.kind {
-        SlotKind::Single { val, .. } => {
-            if val.len() > row {
-                if val.is_message() {
+        SlotKind::Single { val, merges, .. } => {
+            if slot.set_in == row + 1 {
+                if *merges {
                     return Ok(false);
                 }
                 // The last value of a singular field wins.
                 val.truncate(row);
             }
             val.read(wire, number, buf, pos, end, depth)?;
+            slot.set_in = row + 1;
         }
         SlotKind::List { offsets, elem, .. } => {
             let index = elem.len() - offsets.start();
@@ -1132,8 +1146,9 @@ fn end_row(
             presence,
             required,
             val,
+            ..
         } => {
-            if val.len() == row {
+            if slot.set_in != row + 1 {
                 if *presence {
                     val.push_null();
                 } else if *required {
