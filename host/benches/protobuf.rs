@@ -152,8 +152,8 @@ fn messages(order: &MessageDescriptor) -> Vec<Vec<u8>> {
                 "currency",
                 Value::String(rng.pick(&["EUR", "USD", "JPY"]).to_owned()),
             );
-            set("paid", Value::Bool(rng.next() % 2 == 0));
-            if rng.next() % 4 == 0 {
+            set("paid", Value::Bool(rng.next().is_multiple_of(2)));
+            if rng.next().is_multiple_of(4) {
                 set("coupon", Value::String(format!("SAVE{}", rng.next() % 50)));
             }
             // prost-reflect writes map entries in hash order; appended by

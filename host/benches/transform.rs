@@ -13,10 +13,11 @@
 //!   under a budget no call reaches, which is what every plugin would pay
 //!   if metering were always on;
 //! - `fuel_cpu/{plain,metered}/…`: the two side by side at 100, 1,000 and
-//!   10,000 rows, timed in CPU time of the calling thread (Linux's
-//!   `/proc/thread-self/schedstat`) rather than wall time, so that other
-//!   processes on a busy machine do not count; left out, with a line on
-//!   standard error, where that file cannot be read;
+//!   10,000 rows, and `fuel_cpu/record_{plain,metered}/100` the same for
+//!   `python-redact.wasm` (when built), timed in CPU time of the calling
+//!   thread (Linux's `/proc/thread-self/schedstat`) rather than wall time,
+//!   so that other processes on a busy machine do not count; left out, with
+//!   a line on standard error, where that file cannot be read;
 //! - `record_world/…`: `python-redact.wasm` (record world) with
 //!   `{"fields": []}`, which parses every record's JSON value and writes it
 //!   back unchanged; left out, with a line on standard error, when the
@@ -273,8 +274,36 @@ fn thread_cpu() -> Option<Duration> {
     Some(Duration::from_nanos(nanos))
 }
 
-/// `identity.wasm` unmetered and metered (budget 2^40 a call), one call per
-/// batch, timed in the thread's CPU time.
+/// `plugin` on `batch` under `limits`, one call per iteration, timed in the
+/// thread's CPU time.
+fn cpu_per_call(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    plugin: &Plugin,
+    config: &serde_json::Value,
+    limits: Limits,
+    batch: &RecordBatch,
+) {
+    let rows = batch.num_rows();
+    let mut transform = start(plugin, config, limits);
+    group.throughput(Throughput::Elements(rows as u64));
+    group.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let began = thread_cpu().unwrap_or_default();
+            for _ in 0..iters {
+                match transform.apply(black_box(batch)) {
+                    Ok(output) => assert_eq!(output.batch.num_rows(), rows),
+                    Err(error) => panic!("fuel_cpu/{name}: {error}"),
+                }
+            }
+            thread_cpu().unwrap_or_default().saturating_sub(began)
+        })
+    });
+}
+
+/// `identity.wasm` and `python-redact.wasm`, each unmetered and metered
+/// (budget 2^40 a call), one call per batch, timed in the thread's CPU
+/// time.
 fn fuel_cpu(c: &mut Criterion) {
     if thread_cpu().is_none() {
         eprintln!("fuel_cpu: not measured, `/proc/thread-self/schedstat` cannot be read");
@@ -292,27 +321,46 @@ fn fuel_cpu(c: &mut Criterion) {
         ..Limits::default()
     };
     let mut group = group(c, "fuel_cpu");
+    let null = serde_json::Value::Null;
     for rows in [100, 1_000, 10_000] {
         let batch = orders(rows);
-        group.throughput(Throughput::Elements(rows as u64));
-        for (kind, plugin, limits) in [
-            ("plain", &plain, Limits::default()),
-            ("metered", &metered, budget),
-        ] {
-            let mut transform = start(plugin, &serde_json::Value::Null, limits);
-            group.bench_function(format!("{kind}/{rows}"), |b| {
-                b.iter_custom(|iters| {
-                    let began = thread_cpu().unwrap_or_default();
-                    for _ in 0..iters {
-                        match transform.apply(black_box(&batch)) {
-                            Ok(output) => assert_eq!(output.batch.num_rows(), rows),
-                            Err(error) => panic!("fuel_cpu/{kind}/{rows}: {error}"),
-                        }
-                    }
-                    thread_cpu().unwrap_or_default().saturating_sub(began)
-                })
-            });
-        }
+        let plain_name = format!("plain/{rows}");
+        cpu_per_call(
+            &mut group,
+            &plain_name,
+            &plain,
+            &null,
+            Limits::default(),
+            &batch,
+        );
+        let metered_name = format!("metered/{rows}");
+        cpu_per_call(&mut group, &metered_name, &metered, &null, budget, &batch);
+    }
+    if let Some(path) = dist("python-redact") {
+        let plain = load(&engine, &path);
+        let metered = Plugin::load_metered(&engine, &path)
+            .unwrap_or_else(|e| panic!("load `{}` metered: {e}", path.display()));
+        let config = serde_json::json!({"fields": []});
+        let batch = orders(100);
+        let limits = Limits::default();
+        cpu_per_call(
+            &mut group,
+            "record_plain/100",
+            &plain,
+            &config,
+            limits,
+            &batch,
+        );
+        cpu_per_call(
+            &mut group,
+            "record_metered/100",
+            &metered,
+            &config,
+            budget,
+            &batch,
+        );
+    } else {
+        eprintln!("fuel_cpu/record_…: not measured, `plugins/dist/python-redact.wasm` is missing");
     }
     group.finish();
 }

@@ -20,8 +20,8 @@ use arrow_array::{
     ListArray, MapArray, NullArray, PrimitiveArray, StringArray, StructArray, UnionArray,
 };
 use arrow_buffer::{
-    ArrowNativeType, BooleanBufferBuilder, Buffer, IntervalMonthDayNano, NullBuffer,
-    OffsetBuffer, ScalarBuffer, i256,
+    ArrowNativeType, BooleanBufferBuilder, Buffer, IntervalMonthDayNano, NullBuffer, OffsetBuffer,
+    ScalarBuffer, i256,
 };
 use arrow_schema::{ArrowError, DataType, FieldRef, Fields, IntervalUnit, TimeUnit, UnionFields};
 
@@ -111,7 +111,7 @@ impl<T: ArrowNativeType> Prim<T> {
     }
 
     /// Appends a null.
-    fn push_null(&mut self) {
+    pub(super) fn push_null(&mut self) {
         self.values.push(T::default());
         self.nulls.append_null();
     }
@@ -160,6 +160,12 @@ impl BoolCol {
         self.values.append(value);
         self.nulls.append_non_null();
     }
+
+    /// Appends a null.
+    pub(super) fn push_null(&mut self) {
+        self.values.append(false);
+        self.nulls.append_null();
+    }
 }
 
 /// Variable-length values (strings, bytes, JSON text): offsets, data and
@@ -207,7 +213,7 @@ impl Bytes {
     }
 
     /// Appends a null.
-    fn push_null(&mut self) {
+    pub(super) fn push_null(&mut self) {
         let end = self.offsets.last().copied().unwrap_or(0);
         self.offsets.push(end);
         self.nulls.append_null();
@@ -300,20 +306,12 @@ impl FixedCol {
 
 /// A struct's validity and row count (its children are nodes of their
 /// own).
+#[derive(Default)]
 pub(super) struct StructCol {
     /// Validity.
     nulls: Validity,
     /// The number of rows.
     pub(super) len: usize,
-}
-
-impl Default for StructCol {
-    fn default() -> Self {
-        StructCol {
-            nulls: Validity::default(),
-            len: 0,
-        }
-    }
 }
 
 impl StructCol {
@@ -612,11 +610,7 @@ impl Builders {
         let i = |index: &u32| *index as usize;
         match &n.kind {
             Kind::Null(c) => self.nulls[i(c)] += 1,
-            Kind::Bool(c) => {
-                let b = &mut self.bools[i(c)];
-                b.values.append(false);
-                b.nulls.append_null();
-            }
+            Kind::Bool(c) => self.bools[i(c)].push_null(),
             Kind::Int32(c) | Kind::Date32(c) | Kind::Time32(c) | Kind::Dict(c, _) => {
                 self.i32s[i(c)].push_null()
             }

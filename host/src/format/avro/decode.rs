@@ -1,13 +1,13 @@
 //! Avro datums to Arrow: [`AvroDecoder`], which runs a compiled
 //! [`Program`] over each datum's bytes.
 //!
-//! Every read is bounds-checked: varints are at most 10 bytes and must fit
-//! 64 bits (and 32 for `int`), lengths and block counts must be
-//! non-negative and fit in what is left of the value (counts are divided by
-//! the fewest bytes an item can take, and items that take no bytes at all
-//! are capped per value), union and enum indexes must be in range, strings
-//! must be UTF-8, recursive values nest at most [`MAX_DEPTH`] levels, and a
-//! datum must end exactly where its bytes do. A failure is a [`RowError`]
+//! Every read is bounds-checked ([`Cursor`]): varints are at most 10 bytes
+//! and must fit 64 bits (and 32 for `int`), lengths and block counts must be
+//! non-negative and fit in what is left of the value (a count times the
+//! fewest bytes an item can take, and items that take no bytes at all are
+//! capped per value), union and enum indexes must be in range, strings must
+//! be UTF-8, recursive values nest at most [`MAX_DEPTH`](super::MAX_DEPTH)
+//! levels, and a datum must end exactly where its bytes do. A failure is a [`RowError`]
 //! naming the field path; the row is taken back out of every column
 //! (builders truncate to the last good row count) and the batch goes on.
 
@@ -19,15 +19,14 @@ use arrow_buffer::{IntervalMonthDayNano, i256};
 use arrow_schema::{ArrowError, SchemaRef};
 
 use super::builders::Builders;
-use super::program::{Branch, Program, Shape, ShapeId, Step, StepId, compile};
-use super::{AvroSchema, AvroSchemaError, MAX_DEPTH, mapping};
-use crate::format::text;
+use super::compile::compile;
+use super::cursor::{
+    Cursor, Fault, MAX_ZERO_SIZE_ITEMS, Read, Segment, array, bytes, is_uuid, key_text,
+};
+use super::program::{Branch, EnumStep, Leaf, Program, Step, StepId};
+use super::walk::{Shapes, skip, write_json};
+use super::{AvroSchema, AvroSchemaError, mapping};
 use crate::format::{Decoded, RowError};
-
-/// Items that take no bytes (`null`, empty records) one value may hold in
-/// all its arrays and maps together; without a cap, a count alone could
-/// make the decoder loop for ever.
-const MAX_ZERO_SIZE_ITEMS: usize = 1 << 20;
 
 /// Decodes Avro datums (the payloads after the wire-format header) into
 /// record batches.
@@ -182,303 +181,6 @@ impl AvroDecoder {
     }
 }
 
-/// Why a value failed, with the path to the field, innermost first.
-pub(super) struct Fault {
-    /// Path segments, innermost first.
-    path: Vec<Segment>,
-    /// What is wrong.
-    message: String,
-}
-
-/// One step of a field path.
-enum Segment {
-    /// A record field.
-    Field(Arc<str>),
-    /// An array item.
-    Index(usize),
-    /// A map value.
-    Key(String),
-}
-
-impl Fault {
-    /// A fault at the current position.
-    #[cold]
-    pub(super) fn new(message: String) -> Box<Fault> {
-        Box::new(Fault {
-            path: Vec::new(),
-            message,
-        })
-    }
-
-    /// Adds the record field the fault happened in.
-    pub(super) fn within_field(mut self: Box<Self>, name: &Arc<str>) -> Box<Self> {
-        self.path.push(Segment::Field(name.clone()));
-        self
-    }
-
-    /// Adds the array item the fault happened in.
-    pub(super) fn within_index(mut self: Box<Self>, index: usize) -> Box<Self> {
-        self.path.push(Segment::Index(index));
-        self
-    }
-
-    /// Adds the map value the fault happened in.
-    pub(super) fn within_key(mut self: Box<Self>, key: &str) -> Box<Self> {
-        self.path.push(Segment::Key(key.chars().take(64).collect()));
-        self
-    }
-
-    /// The message naming the field path.
-    pub(super) fn message(&self) -> String {
-        if self.path.is_empty() {
-            return self.message.clone();
-        }
-        let mut path = String::new();
-        for segment in self.path.iter().rev() {
-            match segment {
-                Segment::Field(name) => {
-                    if !path.is_empty() {
-                        path.push('.');
-                    }
-                    path.push_str(name);
-                }
-                Segment::Index(i) => {
-                    path.push('[');
-                    path.push_str(itoa::Buffer::new().format(*i));
-                    path.push(']');
-                }
-                Segment::Key(key) => {
-                    path.push('[');
-                    let mut quoted = Vec::new();
-                    text::push_json_string(&mut quoted, key);
-                    path.push_str(&String::from_utf8_lossy(&quoted));
-                    path.push(']');
-                }
-            }
-        }
-        format!("field `{path}`: {}", self.message)
-    }
-}
-
-/// The result of a read.
-pub(super) type Read<T> = Result<T, Box<Fault>>;
-
-/// The bytes of a value not read yet.
-pub(super) struct Cursor<'a> {
-    /// What is left.
-    pub(super) buf: &'a [u8],
-}
-
-impl<'a> Cursor<'a> {
-    /// Reads a zig-zag varint `long`.
-    #[inline(always)]
-    pub(super) fn long(&mut self) -> Read<i64> {
-        match self.buf.first() {
-            Some(&byte) if byte < 0x80 => {
-                self.buf = &self.buf[1..];
-                Ok(unzigzag(u64::from(byte)))
-            }
-            _ => self.long_slow(),
-        }
-    }
-
-    /// [`Cursor::long`] past one byte.
-    #[inline(never)]
-    fn long_slow(&mut self) -> Read<i64> {
-        let buf = self.buf;
-        let mut value = 0u64;
-        let end = buf.len().min(10);
-        let mut i = 0;
-        while i < end {
-            let byte = buf[i];
-            value |= u64::from(byte & 0x7f) << (7 * i);
-            if byte < 0x80 {
-                if i == 9 && byte > 1 {
-                    return Err(overflow());
-                }
-                self.buf = &buf[i + 1..];
-                return Ok(unzigzag(value));
-            }
-            i += 1;
-        }
-        if end == 10 {
-            Err(overflow())
-        } else {
-            Err(Fault::new(
-                "the value ends in the middle of a number".to_owned(),
-            ))
-        }
-    }
-
-    /// Reads an `int`.
-    #[inline]
-    pub(super) fn int(&mut self) -> Read<i32> {
-        let value = self.long()?;
-        i32::try_from(value)
-            .map_err(|_| Fault::new(format!("int value {value} is out of the 32-bit range")))
-    }
-
-    /// Takes the next `n` bytes of a `what`.
-    #[inline(always)]
-    pub(super) fn take(&mut self, n: usize, what: &str) -> Read<&'a [u8]> {
-        if n > self.buf.len() {
-            return Err(past_end(what, n, self.buf.len()));
-        }
-        let (head, tail) = self.buf.split_at(n);
-        self.buf = tail;
-        Ok(head)
-    }
-
-    /// Reads a length-prefixed `bytes` or `string`.
-    #[inline(always)]
-    pub(super) fn bytes(&mut self, what: &str) -> Read<&'a [u8]> {
-        let len = self.long()?;
-        let Ok(len) = usize::try_from(len) else {
-            return Err(negative_length(what, len));
-        };
-        self.take(len, what)
-    }
-
-    /// Reads a `string`, checked to be UTF-8.
-    #[inline(always)]
-    pub(super) fn string(&mut self) -> Read<&'a [u8]> {
-        let bytes = self.bytes("string")?;
-        // Most strings are ASCII, which a word-at-a-time check settles.
-        if bytes.is_ascii() {
-            return Ok(bytes);
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(_) => Ok(bytes),
-            Err(error) => Err(not_utf8(error.valid_up_to())),
-        }
-    }
-
-    /// Reads a block count of an array or map: the number of items that
-    /// follow (0 at the end), skipping the byte size a negative count
-    /// carries, checked against what is left when each item takes at least
-    /// `min_size` bytes.
-    #[inline(always)]
-    pub(super) fn block(&mut self, min_size: usize, budget: &mut usize, what: &str) -> Read<usize> {
-        let count = self.long()?;
-        if count == 0 {
-            return Ok(0);
-        }
-        if count < 0 {
-            let size = self.long()?;
-            let Ok(size) = usize::try_from(size) else {
-                return Err(Fault::new(format!(
-                    "an {what} block has a negative byte size ({size})"
-                )));
-            };
-            if size > self.buf.len() {
-                return Err(Fault::new(format!(
-                    "an {what} block of {} runs {} past the end of the value",
-                    bytes(size),
-                    bytes(size - self.buf.len())
-                )));
-            }
-        }
-        let items = count.unsigned_abs();
-        let items = usize::try_from(items).unwrap_or(usize::MAX);
-        if min_size == 0 {
-            if items > *budget {
-                return Err(Fault::new(format!(
-                    "the value holds more than {MAX_ZERO_SIZE_ITEMS} {what} items that take no bytes"
-                )));
-            }
-            *budget -= items;
-        } else if items > self.buf.len() / min_size {
-            return Err(Fault::new(format!(
-                "an {what} block of {items} items needs at least {}, but the value has {} left",
-                bytes(items.saturating_mul(min_size)),
-                bytes(self.buf.len())
-            )));
-        }
-        Ok(items)
-    }
-}
-
-/// Text checked to be UTF-8 by [`Cursor::string`].
-fn utf8(bytes: &[u8]) -> &str {
-    std::str::from_utf8(bytes).unwrap_or_default()
-}
-
-/// A map key for an error path: its first 64 characters.
-fn key_text(key: &[u8]) -> String {
-    utf8(key).chars().take(64).collect()
-}
-
-/// The fault for a varint over 64 bits.
-#[cold]
-#[inline(never)]
-fn overflow() -> Box<Fault> {
-    Fault::new("a varint overflows 64 bits (its tenth byte is over 1)".to_owned())
-}
-
-/// The fault for a read past the end.
-#[cold]
-#[inline(never)]
-fn past_end(what: &str, n: usize, left: usize) -> Box<Fault> {
-    Fault::new(format!(
-        "a {what} of {} runs {} past the end of the value",
-        bytes(n),
-        bytes(n - left)
-    ))
-}
-
-/// The fault for a negative length.
-#[cold]
-#[inline(never)]
-fn negative_length(what: &str, len: i64) -> Box<Fault> {
-    Fault::new(format!("a {what} has a negative length ({len})"))
-}
-
-/// The fault for a string that is not UTF-8.
-#[cold]
-#[inline(never)]
-fn not_utf8(at: usize) -> Box<Fault> {
-    Fault::new(format!("a string is not valid UTF-8 (at byte {at})"))
-}
-
-/// A count of bytes for messages: `1 byte`, `2 bytes`.
-pub(super) fn bytes(n: usize) -> String {
-    if n == 1 {
-        "1 byte".to_owned()
-    } else {
-        format!("{n} bytes")
-    }
-}
-
-/// Undoes zig-zag encoding.
-#[inline]
-fn unzigzag(n: u64) -> i64 {
-    // The casts reinterpret bits, which is what zig-zag is.
-    #[allow(clippy::cast_possible_wrap)]
-    let value = (n >> 1) as i64 ^ -((n & 1) as i64);
-    value
-}
-
-/// A program's shapes and their sizes.
-#[derive(Clone, Copy)]
-struct Shapes<'p> {
-    /// The shapes.
-    shapes: &'p [Shape],
-    /// The fewest bytes a value of each shape takes.
-    min_sizes: &'p [usize],
-}
-
-impl Shapes<'_> {
-    /// The shape `id`.
-    fn get(&self, id: ShapeId) -> Option<&Shape> {
-        self.shapes.get(id as usize)
-    }
-
-    /// The fewest bytes a value of shape `id` takes.
-    fn min_size(&self, id: ShapeId) -> usize {
-        self.min_sizes.get(id as usize).copied().unwrap_or(0)
-    }
-}
-
 /// Runs steps against one value's bytes.
 struct Exec<'p> {
     /// The program's steps.
@@ -524,8 +226,117 @@ impl Exec<'_> {
                     _ => Err(bad_branch(index, branches)),
                 }
             }
+            Step::Optional { null, leaf, col } => optional_into(b, *null, *leaf, *col, cur),
+            Step::Enum(e) => enum_into(b, e, cur),
+            Step::Record {
+                strukt,
+                first,
+                count,
+                names,
+            } => self.record(*strukt, *first, *count, names, cur),
+            Step::Array {
+                list,
+                item,
+                min_size,
+            } => self.array(*list, *item, *min_size, cur),
+            Step::Tag {
+                union,
+                type_id,
+                then,
+            } => {
+                b.unions[*union as usize]
+                    .push(*type_id)
+                    .map_err(too_large)?;
+                self.run(*then, cur)
+            }
             _ => self.step(step, cur),
         }
+    }
+
+    /// Reads a record: its field steps, then the struct row.
+    #[inline(never)]
+    fn record(
+        &mut self,
+        strukt: u32,
+        first: StepId,
+        count: u32,
+        names: &[Arc<str>],
+        cur: &mut Cursor<'_>,
+    ) -> Read<()> {
+        let steps = self.steps;
+        let first = first as usize;
+        let fields = steps.get(first..first + count as usize).unwrap_or(&[]);
+        for (k, field) in fields.iter().enumerate() {
+            if let Err(mut fault) = self.dispatch(field, cur) {
+                if let Some(name) = names.get(k) {
+                    fault.path.push(Segment::Field(name.clone()));
+                }
+                return Err(fault);
+            }
+        }
+        self.b.structs[strukt as usize].push_valid();
+        Ok(())
+    }
+
+    /// Reads an array: blocks of items, then the list row.
+    #[inline(never)]
+    fn array(
+        &mut self,
+        list: u32,
+        item: StepId,
+        min_size: usize,
+        cur: &mut Cursor<'_>,
+    ) -> Read<()> {
+        let mut total = 0usize;
+        let steps = self.steps;
+        let item = &steps[item as usize];
+        loop {
+            let items = cur.block(min_size, &mut self.zero_size_budget, "array")?;
+            if items == 0 {
+                break;
+            }
+            for _ in 0..items {
+                if let Err(mut fault) = self.dispatch(item, cur) {
+                    fault.path.push(Segment::Index(total));
+                    return Err(fault);
+                }
+                total += 1;
+            }
+        }
+        self.b.lists[list as usize].commit(total).map_err(too_large)
+    }
+
+    /// Reads a map: blocks of keys and values, then the map row.
+    #[inline(never)]
+    fn map(
+        &mut self,
+        list: u32,
+        entries: u32,
+        key: u32,
+        value: StepId,
+        min_size: usize,
+        cur: &mut Cursor<'_>,
+    ) -> Read<()> {
+        let mut total = 0usize;
+        let steps = self.steps;
+        let value = &steps[value as usize];
+        loop {
+            let items = cur.block(min_size, &mut self.zero_size_budget, "map")?;
+            if items == 0 {
+                break;
+            }
+            for _ in 0..items {
+                let k = cur.string()?;
+                self.b.bytes[key as usize].push(k).map_err(too_large)?;
+                if let Err(mut fault) = self.dispatch(value, cur) {
+                    fault.path.push(Segment::Key(key_text(k)));
+                    return Err(fault);
+                }
+                self.b.structs[entries as usize].push_valid();
+                total += 1;
+            }
+        }
+        self.b.lists[list as usize].commit(total).map_err(too_large)
     }
 
     /// Runs one step.
@@ -593,30 +404,8 @@ impl Exec<'_> {
                 let v = cur.take(*size as usize, "fixed")?;
                 b.fixed[*col as usize].push(v);
             }
-            Step::Enum(e) => {
-                let index = cur.long()?;
-                let symbol = usize::try_from(index).ok().and_then(|i| e.map.get(i));
-                match symbol {
-                    Some(&key) if key >= 0 => b.i32s[e.col as usize].push(key),
-                    Some(_) => {
-                        let symbol = usize::try_from(index)
-                            .ok()
-                            .and_then(|i| e.symbols.get(i))
-                            .map_or("?", |s| &**s);
-                        return Err(Fault::new(format!(
-                            "enum symbol `{symbol}` is not in the reader's enum `{}`, \
-                             which has no default",
-                            e.name
-                        )));
-                    }
-                    None => {
-                        return Err(Fault::new(format!(
-                            "enum index {index} is out of range; the writer's enum has {} symbols",
-                            e.map.len()
-                        )));
-                    }
-                }
-            }
+            Step::Enum(e) => enum_into(b, e, cur)?,
+            Step::Optional { null, leaf, col } => optional_into(b, *null, *leaf, *col, cur)?,
             Step::Decimal128 {
                 col,
                 fixed,
@@ -658,75 +447,19 @@ impl Exec<'_> {
                 first,
                 count,
                 names,
-            } => {
-                let steps = self.steps;
-                let first = *first as usize;
-                let fields = steps.get(first..first + *count as usize).unwrap_or(&[]);
-                for (k, field) in fields.iter().enumerate() {
-                    if let Err(mut fault) = self.dispatch(field, cur) {
-                        if let Some(name) = names.get(k) {
-                            fault.path.push(Segment::Field(name.clone()));
-                        }
-                        return Err(fault);
-                    }
-                }
-                self.b.structs[*strukt as usize].push_valid();
-            }
+            } => self.record(*strukt, *first, *count, names, cur)?,
             Step::Array {
                 list,
                 item,
                 min_size,
-            } => {
-                let mut total = 0usize;
-                let steps = self.steps;
-                let item = &steps[*item as usize];
-                loop {
-                    let items = cur.block(*min_size, &mut self.zero_size_budget, "array")?;
-                    if items == 0 {
-                        break;
-                    }
-                    for _ in 0..items {
-                        if let Err(mut fault) = self.dispatch(item, cur) {
-                            fault.path.push(Segment::Index(total));
-                            return Err(fault);
-                        }
-                        total += 1;
-                    }
-                }
-                self.b.lists[*list as usize]
-                    .commit(total)
-                    .map_err(too_large)?;
-            }
+            } => self.array(*list, *item, *min_size, cur)?,
             Step::Map {
                 list,
                 entries,
                 key,
                 value,
                 min_size,
-            } => {
-                let mut total = 0usize;
-                let steps = self.steps;
-                let value = &steps[*value as usize];
-                loop {
-                    let items = cur.block(*min_size, &mut self.zero_size_budget, "map")?;
-                    if items == 0 {
-                        break;
-                    }
-                    for _ in 0..items {
-                        let k = cur.string()?;
-                        self.b.bytes[*key as usize].push(k).map_err(too_large)?;
-                        if let Err(mut fault) = self.dispatch(value, cur) {
-                            fault.path.push(Segment::Key(key_text(k)));
-                            return Err(fault);
-                        }
-                        self.b.structs[*entries as usize].push_valid();
-                        total += 1;
-                    }
-                }
-                self.b.lists[*list as usize]
-                    .commit(total)
-                    .map_err(too_large)?;
-            }
+            } => self.map(*list, *entries, *key, *value, *min_size, cur)?,
             Step::Union(branches) => {
                 let index = cur.long()?;
                 match usize::try_from(index).ok().and_then(|i| branches.get(i)) {
@@ -767,6 +500,73 @@ impl Exec<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Reads an enum index into a dictionary key column.
+#[inline(always)]
+fn enum_into(b: &mut Builders, e: &EnumStep, cur: &mut Cursor<'_>) -> Read<()> {
+    let index = cur.long()?;
+    match usize::try_from(index).ok().and_then(|i| e.map.get(i)) {
+        Some(&key) if key >= 0 => {
+            b.i32s[e.col as usize].push(key);
+            Ok(())
+        }
+        _ => Err(bad_symbol(index, e)),
+    }
+}
+
+/// The fault for an enum index out of range or a symbol the reader lacks.
+#[cold]
+#[inline(never)]
+fn bad_symbol(index: i64, e: &EnumStep) -> Box<Fault> {
+    match usize::try_from(index).ok().and_then(|i| e.symbols.get(i)) {
+        Some(symbol) => Fault::new(format!(
+            "enum symbol `{symbol}` is not in the reader's enum `{}`, which has no default",
+            e.name
+        )),
+        None => Fault::new(format!(
+            "enum index {index} is out of range; the writer's enum has {} symbols",
+            e.map.len()
+        )),
+    }
+}
+
+/// Reads a `["null", T]` union of a plain `T` into a nullable column.
+#[inline(always)]
+fn optional_into(
+    b: &mut Builders,
+    null: u8,
+    leaf: Leaf,
+    col: u32,
+    cur: &mut Cursor<'_>,
+) -> Read<()> {
+    let index = cur.long()?;
+    let c = col as usize;
+    if index == i64::from(null) {
+        match leaf {
+            Leaf::Bool => b.bools[c].push_null(),
+            Leaf::Int => b.i32s[c].push_null(),
+            Leaf::Long => b.i64s[c].push_null(),
+            Leaf::Float => b.f32s[c].push_null(),
+            Leaf::Double => b.f64s[c].push_null(),
+            Leaf::String | Leaf::Bytes => b.bytes[c].push_null(),
+        }
+        return Ok(());
+    }
+    if index != i64::from(1 - null) {
+        return Err(Fault::new(format!(
+            "union branch {index} is out of range; the writer's union has 2 branches"
+        )));
+    }
+    match leaf {
+        Leaf::Bool => bool_into(b, col, cur),
+        Leaf::Int => int_into(b, col, cur),
+        Leaf::Long => long_into(b, col, cur),
+        Leaf::Float => float_into(b, col, cur),
+        Leaf::Double => double_into(b, col, cur),
+        Leaf::String => string_into(b, col, cur),
+        Leaf::Bytes => bytes_into(b, col, cur),
     }
 }
 
@@ -887,14 +687,6 @@ fn too_large(message: &'static str) -> Box<Fault> {
     Fault::new(message.to_owned())
 }
 
-/// The first `N` bytes of a slice known to hold them.
-#[inline]
-fn array<const N: usize>(bytes: &[u8]) -> [u8; N] {
-    let mut out = [0; N];
-    out.copy_from_slice(&bytes[..N]);
-    out
-}
-
 /// A big-endian two's complement integer of up to 16 bytes (more when the
 /// extra leading bytes only extend the sign).
 #[inline(always)]
@@ -944,307 +736,4 @@ fn decimal256(raw: &[u8]) -> Read<i256> {
     let mut bytes = [fill; 32];
     bytes[32 - digits.len()..].copy_from_slice(digits);
     Ok(i256::from_be_bytes(bytes))
-}
-
-/// Whether text is a UUID in its canonical form, 8-4-4-4-12 hex digits.
-pub(super) fn is_uuid(text: &[u8]) -> bool {
-    text.len() == 36
-        && text.iter().enumerate().all(|(i, &c)| match i {
-            8 | 13 | 18 | 23 => c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        })
-}
-
-/// Skips a value of a shape.
-fn skip(
-    shapes: Shapes<'_>,
-    id: ShapeId,
-    cur: &mut Cursor<'_>,
-    budget: &mut usize,
-    depth: usize,
-) -> Read<()> {
-    if depth > MAX_DEPTH {
-        return Err(deep());
-    }
-    match shapes.get(id) {
-        None | Some(Shape::Pending) => {
-            return Err(Fault::new("internal error: an unknown shape".to_owned()));
-        }
-        Some(Shape::Null) => {}
-        Some(Shape::Bool) => {
-            cur.take(1, "boolean")?;
-        }
-        Some(Shape::Int | Shape::Long | Shape::Enum(_)) => {
-            cur.long()?;
-        }
-        Some(Shape::Float) => {
-            cur.take(4, "float")?;
-        }
-        Some(Shape::Double) => {
-            cur.take(8, "double")?;
-        }
-        Some(Shape::Bytes | Shape::String) => {
-            cur.bytes("bytes")?;
-        }
-        Some(Shape::Fixed(size)) => {
-            cur.take(*size, "fixed")?;
-        }
-        Some(Shape::Record(fields)) => {
-            for (_, field) in fields.iter() {
-                skip(shapes, *field, cur, budget, depth + 1)?;
-            }
-        }
-        Some(Shape::Array(item)) => {
-            let min = shapes.min_size(*item);
-            loop {
-                let count = cur.long()?;
-                if count == 0 {
-                    break;
-                }
-                if count < 0 {
-                    // A negative count carries the block's byte size, so
-                    // the whole block is skipped at once.
-                    let size = cur.long()?;
-                    let size = usize::try_from(size).map_err(|_| {
-                        Fault::new(format!("an array block's byte size {size} is negative"))
-                    })?;
-                    cur.take(size, "skipped array block")?;
-                    continue;
-                }
-                let items = blocked(count, min, cur, budget)?;
-                for _ in 0..items {
-                    skip(shapes, *item, cur, budget, depth + 1)?;
-                }
-            }
-        }
-        Some(Shape::Map(value)) => {
-            let min = 1usize.saturating_add(shapes.min_size(*value));
-            loop {
-                let count = cur.long()?;
-                if count == 0 {
-                    break;
-                }
-                if count < 0 {
-                    let size = cur.long()?;
-                    let size = usize::try_from(size).map_err(|_| {
-                        Fault::new(format!("a map block's byte size {size} is negative"))
-                    })?;
-                    cur.take(size, "skipped map block")?;
-                    continue;
-                }
-                let items = blocked(count, min, cur, budget)?;
-                for _ in 0..items {
-                    cur.bytes("map key")?;
-                    skip(shapes, *value, cur, budget, depth + 1)?;
-                }
-            }
-        }
-        Some(Shape::Union(branches)) => {
-            let index = cur.long()?;
-            let branch = usize::try_from(index).ok().and_then(|i| branches.get(i));
-            let Some(branch) = branch else {
-                return Err(Fault::new(format!(
-                    "union branch {index} is out of range; the writer's union has {} branches",
-                    branches.len()
-                )));
-            };
-            skip(shapes, *branch, cur, budget, depth + 1)?;
-        }
-    }
-    Ok(())
-}
-
-/// Checks a positive block count against what is left.
-fn blocked(count: i64, min: usize, cur: &Cursor<'_>, budget: &mut usize) -> Read<usize> {
-    let items = usize::try_from(count).unwrap_or(usize::MAX);
-    if min == 0 {
-        if items > *budget {
-            return Err(Fault::new(format!(
-                "the value holds more than {MAX_ZERO_SIZE_ITEMS} items that take no bytes"
-            )));
-        }
-        *budget -= items;
-    } else if items > cur.buf.len() / min {
-        return Err(Fault::new(format!(
-            "a block of {items} items needs at least {}, but the value has {} left",
-            bytes(items.saturating_mul(min)),
-            bytes(cur.buf.len())
-        )));
-    }
-    Ok(items)
-}
-
-/// The fault for a value nested too deep.
-#[cold]
-fn deep() -> Box<Fault> {
-    Fault::new(format!("the value nests deeper than {MAX_DEPTH} levels"))
-}
-
-/// Writes a value of a shape as JSON text (see the module documentation
-/// of [`super`] for its form).
-fn write_json(
-    shapes: Shapes<'_>,
-    id: ShapeId,
-    cur: &mut Cursor<'_>,
-    out: &mut Vec<u8>,
-    budget: &mut usize,
-    depth: usize,
-) -> Read<()> {
-    if depth > MAX_DEPTH {
-        return Err(deep());
-    }
-    match shapes.get(id) {
-        None | Some(Shape::Pending) => {
-            return Err(Fault::new("internal error: an unknown shape".to_owned()));
-        }
-        Some(Shape::Null) => out.extend_from_slice(b"null"),
-        Some(Shape::Bool) => {
-            let byte = cur.take(1, "boolean")?[0];
-            match byte {
-                0 => out.extend_from_slice(b"false"),
-                1 => out.extend_from_slice(b"true"),
-                _ => {
-                    return Err(Fault::new(format!(
-                        "a boolean is the byte {byte}; only 0 and 1 are booleans"
-                    )));
-                }
-            }
-        }
-        Some(Shape::Int) => {
-            let v = cur.int()?;
-            out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        }
-        Some(Shape::Long) => {
-            let v = cur.long()?;
-            out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
-        }
-        Some(Shape::Float) => {
-            let v = f32::from_le_bytes(array(cur.take(4, "float")?));
-            push_float(out, f64::from(v), |out| text::push_f32(out, v));
-        }
-        Some(Shape::Double) => {
-            let v = f64::from_le_bytes(array(cur.take(8, "double")?));
-            push_float(out, v, |out| text::push_f64(out, v));
-        }
-        Some(Shape::Bytes) => {
-            let v = cur.bytes("bytes")?;
-            push_code_points(out, v);
-        }
-        Some(Shape::Fixed(size)) => {
-            let v = cur.take(*size, "fixed")?;
-            push_code_points(out, v);
-        }
-        Some(Shape::String) => {
-            let s = cur.string()?;
-            text::push_json_string(out, utf8(s));
-        }
-        Some(Shape::Enum(symbols)) => {
-            let index = cur.long()?;
-            let symbol = usize::try_from(index).ok().and_then(|i| symbols.get(i));
-            let Some(symbol) = symbol else {
-                return Err(Fault::new(format!(
-                    "enum index {index} is out of range; the enum has {} symbols",
-                    symbols.len()
-                )));
-            };
-            text::push_json_string(out, symbol);
-        }
-        Some(Shape::Record(fields)) => {
-            out.push(b'{');
-            for (k, (name, field)) in fields.iter().enumerate() {
-                if k > 0 {
-                    out.push(b',');
-                }
-                text::push_json_string(out, name);
-                out.push(b':');
-                write_json(shapes, *field, cur, out, budget, depth + 1).map_err(|mut fault| {
-                    fault.path.push(Segment::Field(Arc::from(&**name)));
-                    fault
-                })?;
-            }
-            out.push(b'}');
-        }
-        Some(Shape::Array(item)) => {
-            let min = shapes.min_size(*item);
-            out.push(b'[');
-            let mut n = 0usize;
-            loop {
-                let items = cur.block(min, budget, "array")?;
-                if items == 0 {
-                    break;
-                }
-                for _ in 0..items {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    write_json(shapes, *item, cur, out, budget, depth + 1).map_err(
-                        |mut fault| {
-                            fault.path.push(Segment::Index(n));
-                            fault
-                        },
-                    )?;
-                    n += 1;
-                }
-            }
-            out.push(b']');
-        }
-        Some(Shape::Map(value)) => {
-            let min = 1usize.saturating_add(shapes.min_size(*value));
-            out.push(b'{');
-            let mut n = 0usize;
-            loop {
-                let items = cur.block(min, budget, "map")?;
-                if items == 0 {
-                    break;
-                }
-                for _ in 0..items {
-                    if n > 0 {
-                        out.push(b',');
-                    }
-                    let key = cur.string()?;
-                    text::push_json_string(out, utf8(key));
-                    out.push(b':');
-                    write_json(shapes, *value, cur, out, budget, depth + 1).map_err(
-                        |mut fault| {
-                            fault.path.push(Segment::Key(key_text(key)));
-                            fault
-                        },
-                    )?;
-                    n += 1;
-                }
-            }
-            out.push(b'}');
-        }
-        Some(Shape::Union(branches)) => {
-            let index = cur.long()?;
-            let branch = usize::try_from(index).ok().and_then(|i| branches.get(i));
-            let Some(branch) = branch else {
-                return Err(Fault::new(format!(
-                    "union branch {index} is out of range; the writer's union has {} branches",
-                    branches.len()
-                )));
-            };
-            write_json(shapes, *branch, cur, out, budget, depth + 1)?;
-        }
-    }
-    Ok(())
-}
-
-/// Writes a float: a number when finite, else Avro's JSON string for it.
-fn push_float(out: &mut Vec<u8>, value: f64, finite: impl FnOnce(&mut Vec<u8>)) {
-    if value.is_nan() {
-        out.extend_from_slice(b"\"NaN\"");
-    } else if value == f64::INFINITY {
-        out.extend_from_slice(b"\"Infinity\"");
-    } else if value == f64::NEG_INFINITY {
-        out.extend_from_slice(b"\"-Infinity\"");
-    } else {
-        finite(out);
-    }
-}
-
-/// Writes bytes as a JSON string of code points 0–255.
-fn push_code_points(out: &mut Vec<u8>, bytes: &[u8]) {
-    let text: String = bytes.iter().map(|&b| char::from(b)).collect();
-    text::push_json_string(out, &text);
 }

@@ -32,21 +32,19 @@ use apache_avro::Schema;
 use apache_avro::schema::{DecimalSchema, InnerDecimalSchema, RecordSchema, UuidSchema};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{
-    Date32Type, Decimal128Type, Decimal256Type, Float32Type, Float64Type, Int8Type, Int16Type,
-    Int32Type, Int64Type, IntervalMonthDayNanoType, Time32MillisecondType, Time64MicrosecondType,
-    TimestampMicrosecondType, TimestampMillisecondType, TimestampNanosecondType,
-    TimestampSecondType, UInt8Type, UInt16Type, UInt32Type, UInt64Type,
+    Decimal128Type, Decimal256Type, IntervalMonthDayNanoType, TimestampMicrosecondType,
+    TimestampMillisecondType, TimestampNanosecondType, TimestampSecondType,
 };
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, LargeStringArray, RecordBatch,
-    StringArray, StringViewArray, UnionArray,
-};
-use arrow_buffer::{IntervalMonthDayNano, NullBuffer, i256};
+use arrow_array::{Array, ArrayRef, BooleanArray, FixedSizeBinaryArray, RecordBatch, UnionArray};
+use arrow_buffer::{NullBuffer, i256};
 use arrow_schema::{DataType, Field, IntervalUnit, TimeUnit};
 
-use super::decode::{Fault, bytes, is_uuid};
-use super::json::{self, write_long};
+use super::json;
 use super::mapping::branch_name;
+use super::sources::{
+    Bins, Decimals, Floats, Ints, Offsets, Scale, Strs, Symbols, bins, floats, ints, strs,
+};
+use super::write::write;
 use super::{AvroSchema, Names, resolve};
 use crate::format::RowError;
 use crate::format::schema::is_json_field;
@@ -144,18 +142,18 @@ impl AvroEncoder {
 }
 
 /// How one Avro position is written from one Arrow array.
-struct Node<'a> {
+pub(super) struct Node<'a> {
     /// The array's nulls (logical, so dictionaries and unions count).
-    nulls: Option<NullBuffer>,
+    pub(super) nulls: Option<NullBuffer>,
     /// For a `["null", T]`-like union: the branch index of `null` and of
     /// the value. `None` when nulls are not allowed.
-    nullable: Option<(i64, i64)>,
+    pub(super) nullable: Option<(i64, i64)>,
     /// The value writer.
-    enc: Enc<'a>,
+    pub(super) enc: Enc<'a>,
 }
 
 /// A value writer bound to an array.
-enum Enc<'a> {
+pub(super) enum Enc<'a> {
     /// `null`: nothing.
     Null,
     /// `boolean`.
@@ -204,173 +202,6 @@ enum Enc<'a> {
     Json(Strs<'a>, Option<NullBuffer>, &'a Schema, &'a Names),
     /// A default: constant bytes.
     Default(Box<[u8]>),
-}
-
-/// Integer sources.
-enum Ints<'a> {
-    /// `int8`.
-    I8(&'a [i8]),
-    /// `int16`.
-    I16(&'a [i16]),
-    /// `int32`, `date32`, `time32`.
-    I32(&'a [i32]),
-    /// `int64`, `time64`, timestamps.
-    I64(&'a [i64]),
-    /// `uint8`.
-    U8(&'a [u8]),
-    /// `uint16`.
-    U16(&'a [u16]),
-    /// `uint32`.
-    U32(&'a [u32]),
-    /// `uint64`.
-    U64(&'a [u64]),
-}
-
-impl Ints<'_> {
-    /// The value at `row`, if it fits `i64`.
-    #[inline]
-    fn get(&self, row: usize) -> Option<i64> {
-        match self {
-            Ints::I8(v) => v.get(row).map(|&x| i64::from(x)),
-            Ints::I16(v) => v.get(row).map(|&x| i64::from(x)),
-            Ints::I32(v) => v.get(row).map(|&x| i64::from(x)),
-            Ints::I64(v) => v.get(row).copied(),
-            Ints::U8(v) => v.get(row).map(|&x| i64::from(x)),
-            Ints::U16(v) => v.get(row).map(|&x| i64::from(x)),
-            Ints::U32(v) => v.get(row).map(|&x| i64::from(x)),
-            Ints::U64(v) => v.get(row).and_then(|&x| i64::try_from(x).ok()),
-        }
-    }
-}
-
-/// A unit conversion: multiply, then divide (exactly).
-#[derive(Clone, Copy)]
-struct Scale {
-    /// Multiplier.
-    mul: i64,
-    /// Divisor.
-    div: i64,
-}
-
-impl Scale {
-    /// No conversion.
-    const ONE: Scale = Scale { mul: 1, div: 1 };
-
-    /// Converts, if exact and in range.
-    #[inline]
-    fn apply(self, value: i64) -> Option<i64> {
-        if self.mul == 1 && self.div == 1 {
-            return Some(value);
-        }
-        let scaled = value.checked_mul(self.mul)?;
-        (scaled % self.div == 0).then_some(scaled / self.div)
-    }
-}
-
-/// Float sources.
-enum Floats<'a> {
-    /// `float32`.
-    F32(&'a [f32]),
-    /// `float64`.
-    F64(&'a [f64]),
-}
-
-/// String sources.
-enum Strs<'a> {
-    /// `utf8`.
-    Utf8(&'a StringArray),
-    /// `large_utf8`.
-    Large(&'a LargeStringArray),
-    /// `utf8_view`.
-    View(&'a StringViewArray),
-    /// A dictionary of strings: each row's key, and the values.
-    Dict(Vec<usize>, Box<Strs<'a>>),
-}
-
-impl Strs<'_> {
-    /// The string at `row` (empty for a null or a bad key).
-    #[inline]
-    fn get(&self, row: usize) -> &str {
-        match self {
-            Strs::Utf8(a) if row < a.len() => a.value(row),
-            Strs::Large(a) if row < a.len() => a.value(row),
-            Strs::View(a) if row < a.len() => a.value(row),
-            Strs::Dict(keys, values) => keys.get(row).map_or("", |&k| values.get(k)),
-            _ => "",
-        }
-    }
-}
-
-/// Binary sources.
-enum Bins<'a> {
-    /// `binary`.
-    Binary(&'a arrow_array::BinaryArray),
-    /// `large_binary`.
-    Large(&'a arrow_array::LargeBinaryArray),
-    /// `binary_view`.
-    View(&'a arrow_array::BinaryViewArray),
-    /// `fixed_size_binary`.
-    Fixed(&'a FixedSizeBinaryArray),
-}
-
-impl Bins<'_> {
-    /// The bytes at `row`.
-    #[inline]
-    fn get(&self, row: usize) -> &[u8] {
-        match self {
-            Bins::Binary(a) if row < a.len() => a.value(row),
-            Bins::Large(a) if row < a.len() => a.value(row),
-            Bins::View(a) if row < a.len() => a.value(row),
-            Bins::Fixed(a) if row < a.len() => a.value(row),
-            _ => &[],
-        }
-    }
-}
-
-/// Enum sources: strings looked up by symbol, or a dictionary whose values
-/// were looked up once.
-enum Symbols<'a> {
-    /// Strings and the symbol table.
-    Text(Strs<'a>, HashMap<&'a str, i64>, &'a str),
-    /// Dictionary keys, and each dictionary value's symbol index.
-    Dict(Vec<usize>, Vec<Option<i64>>, Strs<'a>, &'a str),
-}
-
-/// Decimal sources.
-enum Decimals<'a> {
-    /// `decimal128`.
-    D128(&'a [i128]),
-    /// `decimal256`.
-    D256(&'a [i256]),
-}
-
-/// List offsets.
-enum Offsets<'a> {
-    /// `list`.
-    I32(&'a [i32]),
-    /// `large_list`.
-    I64(&'a [i64]),
-    /// `fixed_size_list` of this size.
-    Fixed(usize),
-}
-
-impl Offsets<'_> {
-    /// The item range of row `row`.
-    #[inline]
-    fn range(&self, row: usize) -> (usize, usize) {
-        let to = |v: i64| usize::try_from(v).unwrap_or(0);
-        match self {
-            Offsets::I32(o) => (
-                o.get(row).map_or(0, |&v| to(i64::from(v))),
-                o.get(row + 1).map_or(0, |&v| to(i64::from(v))),
-            ),
-            Offsets::I64(o) => (
-                o.get(row).map_or(0, |&v| to(v)),
-                o.get(row + 1).map_or(0, |&v| to(v)),
-            ),
-            Offsets::Fixed(size) => (row * size, (row + 1) * size),
-        }
-    }
 }
 
 /// Binds the top level: a record's fields to the batch's columns, or one
@@ -597,7 +428,7 @@ fn null_node<'a>() -> Node<'a> {
 }
 
 /// A branch index as written.
-fn index_i64(index: usize) -> i64 {
+pub(super) fn index_i64(index: usize) -> i64 {
     i64::try_from(index).unwrap_or(i64::MAX)
 }
 
@@ -839,28 +670,6 @@ fn describe(names: &Names, schema: &Schema) -> String {
     }
 }
 
-/// Integer sources of an array.
-fn ints(array: &ArrayRef) -> Option<Ints<'_>> {
-    Some(match array.data_type() {
-        DataType::Int8 => Ints::I8(array.as_primitive_opt::<Int8Type>()?.values()),
-        DataType::Int16 => Ints::I16(array.as_primitive_opt::<Int16Type>()?.values()),
-        DataType::Int32 => Ints::I32(array.as_primitive_opt::<Int32Type>()?.values()),
-        DataType::Int64 => Ints::I64(array.as_primitive_opt::<Int64Type>()?.values()),
-        DataType::UInt8 => Ints::U8(array.as_primitive_opt::<UInt8Type>()?.values()),
-        DataType::UInt16 => Ints::U16(array.as_primitive_opt::<UInt16Type>()?.values()),
-        DataType::UInt32 => Ints::U32(array.as_primitive_opt::<UInt32Type>()?.values()),
-        DataType::UInt64 => Ints::U64(array.as_primitive_opt::<UInt64Type>()?.values()),
-        DataType::Date32 => Ints::I32(array.as_primitive_opt::<Date32Type>()?.values()),
-        DataType::Time32(TimeUnit::Millisecond) => {
-            Ints::I32(array.as_primitive_opt::<Time32MillisecondType>()?.values())
-        }
-        DataType::Time64(TimeUnit::Microsecond) => {
-            Ints::I64(array.as_primitive_opt::<Time64MicrosecondType>()?.values())
-        }
-        _ => return None,
-    })
-}
-
 /// A timestamp writer in `unit` for a timestamp array of any unit.
 fn timestamp<'a>(array: &'a ArrayRef, data_type: &DataType, unit: TimeUnit) -> Option<Enc<'a>> {
     let DataType::Timestamp(from, _) = data_type else {
@@ -891,45 +700,6 @@ fn timestamp<'a>(array: &'a ArrayRef, data_type: &DataType, unit: TimeUnit) -> O
         Scale { mul: 1, div: f / t }
     };
     Some(Enc::Long(Ints::I64(values), scale))
-}
-
-/// Float sources of an array.
-fn floats(array: &ArrayRef) -> Option<Floats<'_>> {
-    Some(match array.data_type() {
-        DataType::Float32 => Floats::F32(array.as_primitive_opt::<Float32Type>()?.values()),
-        DataType::Float64 => Floats::F64(array.as_primitive_opt::<Float64Type>()?.values()),
-        _ => return None,
-    })
-}
-
-/// String sources of an array.
-fn strs(array: &ArrayRef) -> Option<Strs<'_>> {
-    Some(match array.data_type() {
-        DataType::Utf8 => Strs::Utf8(array.as_string_opt::<i32>()?),
-        DataType::LargeUtf8 => Strs::Large(array.as_string_opt::<i64>()?),
-        DataType::Utf8View => Strs::View(array.as_string_view_opt()?),
-        DataType::Dictionary(_, value)
-            if matches!(
-                **value,
-                DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
-            ) =>
-        {
-            let dict = array.as_any_dictionary_opt()?;
-            Strs::Dict(dict.normalized_keys(), Box::new(strs(dict.values())?))
-        }
-        _ => return None,
-    })
-}
-
-/// Binary sources of an array.
-fn bins(array: &ArrayRef) -> Option<Bins<'_>> {
-    Some(match array.data_type() {
-        DataType::Binary => Bins::Binary(array.as_binary_opt::<i32>()?),
-        DataType::LargeBinary => Bins::Large(array.as_binary_opt::<i64>()?),
-        DataType::BinaryView => Bins::View(array.as_binary_view_opt()?),
-        DataType::FixedSizeBinary(_) => Bins::Fixed(array.as_fixed_size_binary_opt()?),
-        _ => return None,
-    })
 }
 
 /// A decimal writer.
@@ -985,295 +755,4 @@ fn decimal_enc<'a>(
         InnerDecimalSchema::Fixed(f) => Some(f.size),
     };
     Ok(Enc::Decimal(source, fixed, max))
-}
-
-/// Writes one row of a node.
-fn write(node: &Node<'_>, row: usize, out: &mut Vec<u8>) -> Result<(), Box<Fault>> {
-    let null = node.nulls.as_ref().is_some_and(|n| n.is_null(row));
-    match node.nullable {
-        Some((null_index, _)) if null => {
-            write_long(out, null_index);
-            return Ok(());
-        }
-        Some((_, value_index)) => write_long(out, value_index),
-        None if null && !matches!(node.enc, Enc::Null | Enc::Union(..)) => {
-            return Err(Fault::new(
-                "the value is null, but the Avro type does not allow null".to_owned(),
-            ));
-        }
-        None => {}
-    }
-    write_enc(&node.enc, row, out)
-}
-
-/// Writes one row of a value writer.
-fn write_enc(enc: &Enc<'_>, row: usize, out: &mut Vec<u8>) -> Result<(), Box<Fault>> {
-    match enc {
-        Enc::Null => {}
-        Enc::Bool(a) => out.push(u8::from(a.value(row))),
-        Enc::Int(ints) => {
-            let value = ints.get(row).and_then(|v| i32::try_from(v).ok());
-            match value {
-                Some(v) => write_long(out, i64::from(v)),
-                None => {
-                    return Err(Fault::new(
-                        "the value is out of the range of an Avro int".to_owned(),
-                    ));
-                }
-            }
-        }
-        Enc::Long(ints, scale) => match ints.get(row).and_then(|v| scale.apply(v)) {
-            Some(v) => write_long(out, v),
-            None => {
-                return Err(Fault::new(
-                    "the value does not fit an Avro long in the schema's unit exactly".to_owned(),
-                ));
-            }
-        },
-        Enc::Float(floats) => {
-            let value = match floats {
-                Floats::F32(v) => v.get(row).copied().unwrap_or_default(),
-                Floats::F64(v) => {
-                    let wide = v.get(row).copied().unwrap_or_default();
-                    // Narrowing is checked to be exact just below.
-                    #[allow(clippy::cast_possible_truncation)]
-                    let narrow = wide as f32;
-                    if f64::from(narrow) != wide && !wide.is_nan() {
-                        return Err(Fault::new(format!(
-                            "{wide} is not exactly an Avro float; use a double"
-                        )));
-                    }
-                    narrow
-                }
-            };
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-        Enc::Double(floats) => {
-            let value = match floats {
-                Floats::F32(v) => f64::from(v.get(row).copied().unwrap_or_default()),
-                Floats::F64(v) => v.get(row).copied().unwrap_or_default(),
-            };
-            out.extend_from_slice(&value.to_le_bytes());
-        }
-        Enc::Str(strs) => write_bytes(out, strs.get(row).as_bytes()),
-        Enc::UuidText(strs) => {
-            let text = strs.get(row);
-            if !is_uuid(text.as_bytes()) {
-                return Err(Fault::new(format!(
-                    "`{}` is not a UUID (32 hex digits in groups of 8-4-4-4-12)",
-                    text.chars().take(40).collect::<String>()
-                )));
-            }
-            write_bytes(out, text.as_bytes());
-        }
-        Enc::UuidFromBytes(fixed) => {
-            let text = uuid_text(fixed.value(row));
-            write_bytes(out, text.as_bytes());
-        }
-        Enc::UuidToBytes(strs, as_bytes) => {
-            let text = strs.get(row);
-            let Some(bytes) = uuid_bytes(text) else {
-                return Err(Fault::new(format!(
-                    "`{}` is not a UUID (32 hex digits in groups of 8-4-4-4-12)",
-                    text.chars().take(40).collect::<String>()
-                )));
-            };
-            if *as_bytes {
-                write_long(out, 16);
-            }
-            out.extend_from_slice(&bytes);
-        }
-        Enc::Bytes(bins) => write_bytes(out, bins.get(row)),
-        Enc::Fixed(size, bins) => {
-            let value = bins.get(row);
-            if value.len() != *size {
-                return Err(Fault::new(format!(
-                    "the value has {}, but the Avro fixed has {size}",
-                    bytes(value.len())
-                )));
-            }
-            out.extend_from_slice(value);
-        }
-        Enc::Enum(symbols) => {
-            let (index, text, name) = match symbols {
-                Symbols::Text(strs, table, name) => {
-                    let text = strs.get(row);
-                    (table.get(text).copied(), text, *name)
-                }
-                Symbols::Dict(keys, lookup, values, name) => {
-                    let key = keys.get(row).copied().unwrap_or(0);
-                    (lookup.get(key).copied().flatten(), values.get(key), *name)
-                }
-            };
-            match index {
-                Some(index) => write_long(out, index),
-                None => {
-                    return Err(Fault::new(format!(
-                        "`{}` is not a symbol of the Avro enum `{name}`",
-                        text.chars().take(40).collect::<String>()
-                    )));
-                }
-            }
-        }
-        Enc::Decimal(source, fixed, max) => {
-            let value = match source {
-                Decimals::D128(v) => i256::from_i128(v.get(row).copied().unwrap_or_default()),
-                Decimals::D256(v) => v.get(row).copied().unwrap_or_default(),
-            };
-            if value.checked_abs().is_none_or(|abs| abs > *max) {
-                return Err(Fault::new(format!(
-                    "the unscaled value {value} has more digits than the Avro decimal's precision"
-                )));
-            }
-            let be = value.to_be_bytes();
-            let negative = value < i256::ZERO;
-            let fill = if negative { 0xff } else { 0 };
-            // The shortest two's complement form keeps one sign bit.
-            let mut start = 0;
-            while start < 31 && be[start] == fill && ((be[start + 1] & 0x80) != 0) == negative {
-                start += 1;
-            }
-            let minimal = &be[start..];
-            match fixed {
-                None => write_bytes(out, minimal),
-                Some(size) => {
-                    if minimal.len() > *size {
-                        return Err(Fault::new(format!(
-                            "the unscaled value {value} needs {}, but the Avro fixed has {size}",
-                            bytes(minimal.len())
-                        )));
-                    }
-                    out.extend(std::iter::repeat_n(fill, size - minimal.len()));
-                    out.extend_from_slice(minimal);
-                }
-            }
-        }
-        Enc::Duration(a) => {
-            let IntervalMonthDayNano {
-                months,
-                days,
-                nanoseconds,
-            } = a.value(row);
-            let millis = (nanoseconds % 1_000_000 == 0)
-                .then_some(nanoseconds / 1_000_000)
-                .and_then(|m| u32::try_from(m).ok());
-            match (u32::try_from(months), u32::try_from(days), millis) {
-                (Ok(months), Ok(days), Some(millis)) => {
-                    out.extend_from_slice(&months.to_le_bytes());
-                    out.extend_from_slice(&days.to_le_bytes());
-                    out.extend_from_slice(&millis.to_le_bytes());
-                }
-                _ => {
-                    return Err(Fault::new(format!(
-                        "the interval of {months} months, {days} days and {nanoseconds} ns is not \
-                         an Avro duration (non-negative months, days and whole milliseconds, each \
-                         under 2^32)"
-                    )));
-                }
-            }
-        }
-        Enc::Record(fields) => {
-            for (name, node) in fields {
-                write(node, row, out).map_err(|fault| fault.within_field(name))?;
-            }
-        }
-        Enc::Array(offsets, item) => {
-            let (start, end) = offsets.range(row);
-            if end > start {
-                write_long(out, index_i64(end - start));
-                for (n, i) in (start..end).enumerate() {
-                    write(item, i, out).map_err(|fault| fault.within_index(n))?;
-                }
-            }
-            write_long(out, 0);
-        }
-        Enc::Map(offsets, keys, values) => {
-            let at = |i: usize| {
-                offsets
-                    .get(i)
-                    .map_or(0, |&v| usize::try_from(v).unwrap_or(0))
-            };
-            let (start, end) = (at(row), at(row + 1));
-            if end > start {
-                write_long(out, index_i64(end - start));
-                for i in start..end {
-                    let key = keys.get(i);
-                    write_bytes(out, key.as_bytes());
-                    write(values, i, out).map_err(|fault| fault.within_key(key))?;
-                }
-            }
-            write_long(out, 0);
-        }
-        Enc::Union(array, children) => {
-            let type_id = array.type_id(row);
-            let child = usize::try_from(type_id)
-                .ok()
-                .and_then(|slot| children.get(slot))
-                .and_then(Option::as_ref);
-            let Some((branch, node)) = child else {
-                return Err(Fault::new(format!(
-                    "the union's type id {type_id} has no child"
-                )));
-            };
-            write_long(out, *branch);
-            write(node, array.value_offset(row), out)?;
-        }
-        Enc::Branch(index, node) => {
-            write_long(out, *index);
-            write(node, row, out)?;
-        }
-        Enc::Json(strs, nulls, schema, names) => {
-            let value = if nulls.as_ref().is_some_and(|n| n.is_null(row)) {
-                serde_json::Value::Null
-            } else {
-                serde_json::from_str(strs.get(row))
-                    .map_err(|error| Fault::new(format!("the column is not valid JSON: {error}")))?
-            };
-            json::encode(schema, names, &value, out, 0).map_err(Fault::new)?;
-        }
-        Enc::Default(bytes) => out.extend_from_slice(bytes),
-    }
-    Ok(())
-}
-
-/// Appends length-prefixed bytes.
-#[inline]
-fn write_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
-    write_long(out, index_i64(bytes.len()));
-    out.extend_from_slice(bytes);
-}
-
-/// The canonical text of a 16-byte UUID.
-fn uuid_text(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let mut text = String::with_capacity(36);
-    for (i, &b) in bytes.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            text.push('-');
-        }
-        text.push(char::from(HEX[usize::from(b >> 4)]));
-        text.push(char::from(HEX[usize::from(b & 0xf)]));
-    }
-    text
-}
-
-/// The 16 bytes of a UUID's canonical text.
-fn uuid_bytes(text: &str) -> Option<[u8; 16]> {
-    if !is_uuid(text.as_bytes()) {
-        return None;
-    }
-    let digits: Vec<u8> = text
-        .bytes()
-        .filter(|&c| c != b'-')
-        .map(|c| match c {
-            b'0'..=b'9' => c - b'0',
-            b'a'..=b'f' => c - b'a' + 10,
-            _ => c - b'A' + 10,
-        })
-        .collect();
-    let mut bytes = [0u8; 16];
-    for (i, byte) in bytes.iter_mut().enumerate() {
-        *byte = (digits[2 * i] << 4) | digits[2 * i + 1];
-    }
-    Some(bytes)
 }

@@ -3,15 +3,18 @@
 //!
 //! The JSON follows Avro's conventions for defaults: `bytes` and `fixed`
 //! are strings whose code points 0–255 are the bytes, enums are their
-//! symbols, logical types are their underlying values. A union takes the
-//! first branch the value fits (for a default, the specification's first
-//! branch, when it fits). Floats also read `"NaN"`, `"Infinity"` and
-//! `"-Infinity"`.
+//! symbols, logical types are their underlying values. A union value is
+//! either `{"branch": value}` naming its branch (as Avro's JSON encoding
+//! and the decoder's `json` columns write unions of several non-null
+//! branches), or a bare value, which takes the first branch it fits (for a
+//! default, the specification's first branch). Floats also read `"NaN"`,
+//! `"Infinity"` and `"-Infinity"`.
 
 use apache_avro::Schema;
 use apache_avro::schema::{DecimalSchema, InnerDecimalSchema, UuidSchema};
 use serde_json::Value;
 
+use super::mapping::branch_name;
 use super::{MAX_DEPTH, Names, resolve};
 
 /// Appends `value` to `out` as an Avro datum of `schema`.
@@ -165,6 +168,18 @@ pub(super) fn encode(
             Ok(())
         }
         Schema::Union(u) => {
+            // A value naming its branch, as Avro's JSON encoding does.
+            if let Value::Object(object) = value
+                && object.len() == 1
+                && let Some((tag, inner)) = object.iter().next()
+                && let Some(index) = u
+                    .variants()
+                    .iter()
+                    .position(|v| branch_name(names, v) == *tag)
+            {
+                write_long(out, i64::try_from(index).unwrap_or(i64::MAX));
+                return encode(&u.variants()[index], names, inner, out, depth + 1);
+            }
             let mark = out.len();
             let mut first_error = None;
             for (index, branch) in u.variants().iter().enumerate() {

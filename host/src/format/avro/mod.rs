@@ -61,7 +61,9 @@
 //!
 //! Arrow types cannot contain themselves, so where a record refers back to
 //! a record it is inside, that field becomes a `json` column: the nested
-//! value as JSON text, unions written as their bare value, `bytes` and
+//! value as JSON text, `["null", T]` unions written as the bare value,
+//! unions of several non-null branches as `{"branch": value}` (Avro's JSON
+//! encoding, so the branch is never a guess), `bytes` and
 //! `fixed` as strings of code points 0–255 (Avro's own convention for
 //! defaults), logical types as their underlying values, and non-finite
 //! floats as `"NaN"`, `"Infinity"` and `"-Infinity"`. Such values nest at
@@ -69,13 +71,18 @@
 //! inside such a column keeps the writer's shape.
 
 mod builders;
+mod compile;
+mod cursor;
 mod decode;
 mod encode;
 mod json;
 mod mapping;
 mod program;
+mod sources;
 #[cfg(test)]
 mod tests;
+mod walk;
+mod write;
 
 use std::collections::HashMap;
 use std::fmt;

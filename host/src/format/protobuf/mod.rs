@@ -36,6 +36,9 @@
 //! | `google.protobuf.{Struct,Value,ListValue,Any}` | `json` (`Utf8` with the `sabot.json` extension) |
 //! | a message inside itself (recursion) | `Binary`: the encoded message |
 //!
+//! Other well-known types (`Empty`, `FieldMask`, …) are ordinary messages.
+//! Extensions are not columns; their values are skipped like unknown fields.
+//!
 //! # Presence and defaults
 //!
 //! A field that tracks presence (proto3 `optional`, proto2 `optional`, a
@@ -93,7 +96,7 @@ use prost_reflect::{DescriptorPool, FileDescriptor, MessageDescriptor};
 pub use decode::ProtobufDecoder;
 pub use derive::{DeriveError, proto_from_arrow};
 pub use encode::{ProtoEncodeError, ProtobufEncoder};
-pub use mapping::{MappingError, arrow_schema};
+pub use mapping::{MAX_COLUMNS, MappingError, arrow_schema};
 
 /// The deepest nesting of messages (and of groups or `Struct` values inside
 /// them) the decoder follows before it calls a value bad; the same limit as

@@ -54,7 +54,9 @@ fn encode_x(ty: &str, array: ArrayRef) -> (Vec<Option<Value>>, Vec<String>) {
 
 #[test]
 fn values_that_do_not_fit_fail_their_rows() {
-    let cases: Vec<(&str, ArrayRef, Vec<Option<Value>>, Vec<&str>)> = vec![
+    /// An Avro type, a column, the values read back and the row errors.
+    type Case<'a> = (&'a str, ArrayRef, Vec<Option<Value>>, Vec<&'a str>);
+    let cases: Vec<Case> = vec![
         (
             r#""long""#,
             Arc::new(Int64Array::from(vec![Some(1), None])),
@@ -166,6 +168,70 @@ fn values_that_do_not_fit_fail_their_rows() {
             "{ty}"
         );
     }
+}
+
+#[test]
+fn more_values_that_do_not_fit() {
+    let cases: Vec<(&str, ArrayRef, Vec<&str>)> = vec![
+        (
+            r#"{"type": "fixed", "name": "S", "size": 1, "logicalType": "decimal", "precision": 5, "scale": 0}"#,
+            Arc::new(
+                Decimal128Array::from(vec![300])
+                    .with_precision_and_scale(5, 0)
+                    .unwrap_or_else(|e| panic!("{e}")),
+            ),
+            vec![
+                "record 0: field `x`: the unscaled value 300 needs 2 bytes, but the Avro fixed has 1",
+            ],
+        ),
+        (
+            r#"{"type": "fixed", "name": "U", "size": 16, "logicalType": "uuid"}"#,
+            Arc::new(StringArray::from(vec!["zz"])),
+            vec!["record 0: field `x`: `zz` is not a UUID (32 hex digits in groups of 8-4-4-4-12)"],
+        ),
+    ];
+    for (ty, array, errors) in cases {
+        let (values, got) = encode_x(ty, array);
+        assert_eq!(values, vec![None], "{ty}");
+        assert_eq!(got, errors, "{ty}");
+    }
+}
+
+#[test]
+fn json_columns_must_hold_values_of_their_type() {
+    let schema = schema(
+        r#"{"type": "record", "name": "R", "fields": [{"name": "x", "type":
+            {"type": "record", "name": "N", "fields": [{"name": "v", "type": "int"}]}}]}"#,
+    );
+    let field = crate::format::schema::json_field("x", false);
+    let array: ArrayRef = Arc::new(StringArray::from(vec![
+        r#"{"v": 3}"#,
+        "{",
+        r#"{"v": "a"}"#,
+        "{}",
+    ]));
+    let batch = RecordBatch::try_new(
+        Arc::new(arrow_schema::Schema::new(vec![field])),
+        vec![array],
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let (rows, errors) = encode_rows(&schema, &batch);
+    assert_eq!(
+        errors,
+        [
+            "record 1: field `x`: the column is not valid JSON: EOF while parsing an object at line 1 column 1",
+            "record 2: field `x`: `v`: expected a 32-bit integer, found \"a\"",
+            "record 3: field `x`: the field `v` is missing",
+        ]
+    );
+    assert_eq!(
+        read_back(&schema, &rows[0]),
+        Value::Record(vec![(
+            "x".into(),
+            Value::Record(vec![("v".into(), Value::Int(3))])
+        )])
+    );
+    assert!(rows[1..].iter().all(Vec::is_empty));
 }
 
 #[test]

@@ -238,6 +238,72 @@ fn logical_values_are_checked() {
 }
 
 #[test]
+fn uuids_and_wide_decimals_are_checked() {
+    let cases: [(&str, Vec<u8>, &str); 2] = [
+        (
+            r#"{"type": "bytes", "logicalType": "uuid"}"#,
+            vec![0x06, 1, 2, 3],
+            "field `value`: a uuid of 3 bytes; a uuid has 16",
+        ),
+        (
+            r#"{"type": "bytes", "logicalType": "decimal", "precision": 50, "scale": 0}"#,
+            std::iter::once(0x42)
+                .chain(std::iter::once(1))
+                .chain([0; 32])
+                .collect(),
+            "field `value`: a decimal of 33 bytes overflows 256 bits",
+        ),
+    ];
+    for (schema, bytes, expected) in cases {
+        assert_eq!(message(schema, &bytes), expected, "{schema} {bytes:?}");
+    }
+}
+
+#[test]
+fn skipped_fields_are_bounded_too() {
+    let writer = schema(
+        r#"{"type": "record", "name": "R", "fields": [
+            {"name": "gone", "type": {"type": "array", "items": "long"}}, {"name": "n", "type": "int"}]}"#,
+    );
+    let reader =
+        schema(r#"{"type": "record", "name": "R", "fields": [{"name": "n", "type": "int"}]}"#);
+    let values = [
+        vec![0xfe, 0xff, 0xff, 0xff, 0x0f],
+        vec![0x01, 0x01],
+        vec![0x01, 0xc8, 0x01],
+        vec![0x03, 0x04, 0x02, 0x04, 0x00, 0x0e],
+    ];
+    let decoded = decode(&writer, Some(&reader), &values);
+    let errors: Vec<&str> = decoded.errors.iter().map(|e| e.message.as_str()).collect();
+    assert_eq!(
+        errors,
+        [
+            "field `gone`: an array block of 2147483647 items needs at least 2147483647 bytes, \
+             but the value has 0 bytes left",
+            "field `gone`: an array block has a negative byte size (-1)",
+            "field `gone`: an array block of 100 bytes runs 100 bytes past the end of the value",
+        ]
+    );
+    assert_eq!(decoded.rows, [3]);
+    same(
+        &col(&decoded.batch, "n"),
+        &arrow_array::Int32Array::from(vec![7]),
+    );
+}
+
+#[test]
+fn errors_inside_recursive_values_name_their_path() {
+    let node = schema(
+        r#"{"type": "record", "name": "Node", "fields": [
+            {"name": "value", "type": "int"}, {"name": "next", "type": ["null", "Node"]}]}"#,
+    );
+    assert_eq!(
+        messages(&node, &[vec![0x02, 0x02, 0x04, 0x0a]]),
+        ["field `next.next`: union branch 5 is out of range; the writer's union has 2 branches"]
+    );
+}
+
+#[test]
 fn errors_name_the_path_to_the_field() {
     let order = schema(
         r#"{"type": "record", "name": "Order", "fields": [
@@ -281,7 +347,7 @@ fn recursive_values_nest_only_so_deep() {
     let deep = datum(&writer, linked(40));
     let path = vec!["next"; 33].join(".");
     assert_eq!(
-        messages(&writer, &[deep.clone()]),
+        messages(&writer, std::slice::from_ref(&deep)),
         [format!(
             "field `{path}`: the value nests deeper than 64 levels"
         )]

@@ -473,10 +473,7 @@ fn every_type_decodes_to_exact_values() {
     same(&c("optlast"), &StringArray::from(vec![None, Some("z")]));
 
     let union = c("u");
-    let union = union
-        .as_any()
-        .downcast_ref::<UnionArray>()
-        .map(|u| u.clone());
+    let union = union.as_any().downcast_ref::<UnionArray>().cloned();
     let Some(union) = union else {
         panic!("u is not a union")
     };
@@ -608,10 +605,7 @@ fn a_bad_value_leaves_no_trace_in_the_batch() {
         &StringArray::from(vec!["", "héllo \"w\"\n"]),
     );
     let union = col(batch, "u");
-    let union = union
-        .as_any()
-        .downcast_ref::<UnionArray>()
-        .map(|u| u.clone());
+    let union = union.as_any().downcast_ref::<UnionArray>().cloned();
     let Some(union) = union else {
         panic!("u is not a union")
     };
@@ -797,6 +791,45 @@ fn a_recursive_record_keeps_its_repetitions_as_json() {
     let (rows, errors) = encode_rows(&list, &decoded.batch);
     assert_eq!(errors, Vec::<String>::new());
     assert_eq!(read_back(&list, &rows[0]), value);
+}
+
+#[test]
+fn recursive_unions_name_their_branch_in_json() {
+    let tree = schema(
+        r#"{"type": "record", "name": "T", "fields": [
+            {"name": "v", "type": ["null", "double", "string", "bytes"]},
+            {"name": "kids", "type": {"type": "array", "items": "T"}}]}"#,
+    );
+    let node = |v: Value, kids: Vec<Value>| {
+        Value::Record(vec![("v".into(), v), ("kids".into(), Value::Array(kids))])
+    };
+    let leaf = |index: u32, v: Value| node(Value::Union(index, Box::new(v)), vec![]);
+    let value = node(
+        Value::Union(0, Box::new(Value::Null)),
+        vec![
+            leaf(1, Value::Double(f64::NAN)),
+            leaf(2, Value::String("NaN".into())),
+            leaf(3, Value::Bytes(b"NaN".to_vec())),
+            leaf(0, Value::Null),
+        ],
+    );
+    let bytes = datum(&tree, value);
+    let decoded = decode(&tree, None, std::slice::from_ref(&bytes));
+    assert_eq!(decoded.errors, []);
+    let kids = col(&decoded.batch, "kids");
+    same(
+        kids.as_list::<i32>().values(),
+        &StringArray::from(vec![
+            r#"{"v":{"double":"NaN"},"kids":[]}"#,
+            r#"{"v":{"string":"NaN"},"kids":[]}"#,
+            r#"{"v":{"bytes":"NaN"},"kids":[]}"#,
+            r#"{"v":null,"kids":[]}"#,
+        ]),
+    );
+    // Each branch comes back as itself, byte for byte.
+    let (rows, errors) = encode_rows(&tree, &decoded.batch);
+    assert_eq!(errors, Vec::<String>::new());
+    assert_eq!(rows, [bytes]);
 }
 
 #[test]
