@@ -53,9 +53,8 @@ pub struct PipelineFile {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(from = "RegistryRepr")]
 pub struct RegistryConfig {
-    /// Its base URL, e.g. `http://127.0.0.1:8081` (`https://` for TLS),
-    /// or `embedded` for the registry `sabot run` serves itself for the
-    /// embedded broker.
+    /// Its base URL, e.g. `http://127.0.0.1:8081` (`https://` for TLS);
+    /// `sabot serve --registry-listen` serves one.
     pub url: String,
     /// `user:password` for HTTP basic authentication.
     pub basic_auth: Option<String>,
