@@ -36,10 +36,11 @@ pub(super) const TOO_LARGE: &str =
 ///
 /// Like Arrow's `NullBufferBuilder`, but small enough to inline into the
 /// decoder's loop, which appends to it for every value.
+///
+/// The column it belongs to keeps the row count, and says it when the first
+/// null arrives.
 #[derive(Default)]
 pub(super) struct Validity {
-    /// Rows appended.
-    len: usize,
     /// One bit per row, once a null has arrived.
     bits: Option<BooleanBufferBuilder>,
 }
@@ -48,36 +49,33 @@ impl Validity {
     /// Appends a valid row.
     #[inline(always)]
     fn append_non_null(&mut self) {
-        self.len += 1;
         if let Some(bits) = &mut self.bits {
             bits.append(true);
         }
     }
 
-    /// Appends a null row.
-    fn append_null(&mut self) {
-        let len = self.len;
+    /// Appends a null row to a column that had `len` rows.
+    fn append_null(&mut self, len: usize) {
         let bits = self.bits.get_or_insert_with(|| {
             let mut bits = BooleanBufferBuilder::new(len.max(64));
             bits.append_n(len, true);
             bits
         });
         bits.append(false);
-        self.len += 1;
     }
 
     /// Drops every row from `len` on.
     fn truncate(&mut self, len: usize) {
-        self.len = self.len.min(len);
-        if let Some(bits) = &mut self.bits {
-            bits.truncate(self.len);
+        if let Some(bits) = &mut self.bits
+            && len < bits.len()
+        {
+            bits.truncate(len);
         }
     }
 
     /// The validity of the rows appended (`None` when all are valid),
     /// starting over empty.
     fn finish(&mut self) -> Option<NullBuffer> {
-        self.len = 0;
         self.bits
             .take()
             .map(|mut bits| NullBuffer::new(bits.finish()))
@@ -112,8 +110,8 @@ impl<T: ArrowNativeType> Prim<T> {
 
     /// Appends a null.
     pub(super) fn push_null(&mut self) {
+        self.nulls.append_null(self.values.len());
         self.values.push(T::default());
-        self.nulls.append_null();
     }
 
     /// Drops every row from `len` on.
@@ -163,8 +161,8 @@ impl BoolCol {
 
     /// Appends a null.
     pub(super) fn push_null(&mut self) {
+        self.nulls.append_null(self.values.len());
         self.values.append(false);
-        self.nulls.append_null();
     }
 }
 
@@ -193,7 +191,7 @@ impl Bytes {
     /// Appends a value.
     #[inline(always)]
     pub(super) fn push(&mut self, value: &[u8]) -> Result<(), &'static str> {
-        extend(&mut self.data, value);
+        self.data.extend_from_slice(value);
         self.commit()
     }
 
@@ -214,9 +212,9 @@ impl Bytes {
 
     /// Appends a null.
     pub(super) fn push_null(&mut self) {
+        self.nulls.append_null(self.offsets.len() - 1);
         let end = self.offsets.last().copied().unwrap_or(0);
         self.offsets.push(end);
-        self.nulls.append_null();
     }
 
     /// Drops every row from `len` on.
@@ -238,33 +236,6 @@ impl Bytes {
             Buffer::from_vec(data),
             self.nulls.finish(),
         ))
-    }
-}
-
-/// Appends bytes to a vector. Most values are short, and copying them in
-/// fixed-size pieces keeps the copy inline instead of calling `memcpy`
-/// for a handful of bytes.
-#[inline(always)]
-fn extend(data: &mut Vec<u8>, mut value: &[u8]) {
-    if value.len() > 32 {
-        data.extend_from_slice(value);
-        return;
-    }
-    data.reserve(value.len());
-    while let Some((piece, rest)) = value.split_first_chunk::<8>() {
-        data.extend_from_slice(piece);
-        value = rest;
-    }
-    if let Some((piece, rest)) = value.split_first_chunk::<4>() {
-        data.extend_from_slice(piece);
-        value = rest;
-    }
-    if let Some((piece, rest)) = value.split_first_chunk::<2>() {
-        data.extend_from_slice(piece);
-        value = rest;
-    }
-    if let Some(&byte) = value.first() {
-        data.push(byte);
     }
 }
 
@@ -292,7 +263,7 @@ impl FixedCol {
     /// Appends a null.
     fn push_null(&mut self) {
         self.data.resize(self.data.len() + self.size, 0);
-        self.nulls.append_null();
+        self.nulls.append_null(self.len);
         self.len += 1;
     }
 
@@ -631,14 +602,14 @@ impl Builders {
                     self.push_null(child)?;
                 }
                 let s = &mut self.structs[c];
-                s.nulls.append_null();
+                s.nulls.append_null(s.len);
                 s.len += 1;
             }
             Kind::List(c, _) | Kind::Map(c, _) => {
                 let l = &mut self.lists[i(c)];
+                l.nulls.append_null(l.len());
                 let end = l.offsets.last().copied().unwrap_or(0);
                 l.offsets.push(end);
-                l.nulls.append_null();
             }
             Kind::Union(c, _) => {
                 // A union has no validity of its own: the row goes to the

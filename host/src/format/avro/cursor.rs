@@ -115,28 +115,33 @@ impl<'a> Cursor<'a> {
     #[inline(never)]
     fn long_slow(&mut self) -> Read<i64> {
         let buf = self.buf;
+        // With ten bytes at hand (most values but the last few of a
+        // datum), the loop has no bounds to check and unrolls.
+        if let Some(head) = buf.first_chunk::<10>() {
+            let mut value = 0u64;
+            for (i, &byte) in head.iter().enumerate() {
+                value |= u64::from(byte & 0x7f) << (7 * i);
+                if byte < 0x80 {
+                    if i == 9 && byte > 1 {
+                        return Err(overflow());
+                    }
+                    self.buf = &buf[i + 1..];
+                    return Ok(unzigzag(value));
+                }
+            }
+            return Err(overflow());
+        }
         let mut value = 0u64;
-        let end = buf.len().min(10);
-        let mut i = 0;
-        while i < end {
-            let byte = buf[i];
+        for (i, &byte) in buf.iter().enumerate() {
             value |= u64::from(byte & 0x7f) << (7 * i);
             if byte < 0x80 {
-                if i == 9 && byte > 1 {
-                    return Err(overflow());
-                }
                 self.buf = &buf[i + 1..];
                 return Ok(unzigzag(value));
             }
-            i += 1;
         }
-        if end == 10 {
-            Err(overflow())
-        } else {
-            Err(Fault::new(
-                "the value ends in the middle of a number".to_owned(),
-            ))
-        }
+        Err(Fault::new(
+            "the value ends in the middle of a number".to_owned(),
+        ))
     }
 
     /// Reads an `int`.
