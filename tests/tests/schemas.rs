@@ -128,6 +128,31 @@ fn base_env(broker: &Broker, registry: &Registry) -> Vec<(&'static str, String)>
     ]
 }
 
+/// A pipeline file reading `input` in `format` with `registry`'s schemas,
+/// followed by `rest` (the sink and anything after it), in `dir`.
+fn kafka_pipeline(
+    dir: &Path,
+    name: &str,
+    registry: &Registry,
+    input: &str,
+    format: &str,
+    rest: &str,
+) -> PathBuf {
+    let broker = kafka();
+    let file = dir.join(format!("{name}.yaml"));
+    let text = format!(
+        "apiVersion: sabot/v1\nname: {name}\nschema_registry: {}\n\
+         source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
+         \x20   properties: {{ session.timeout.ms: {} }}\n    format: {format}\n{rest}",
+        registry.url,
+        broker.bootstrap(),
+        unique_name(name),
+        broker.session_timeout_ms(),
+    );
+    std::fs::write(&file, text).expect("write");
+    file
+}
+
 /// Where two lists of records first differ, for a readable failure.
 fn first_difference(a: &Value, b: &Value) -> String {
     match (a.as_array(), b.as_array()) {
@@ -166,21 +191,14 @@ fn avro_of_every_type_round_trips_through_a_pipeline_to_confluents_deserializer(
         count,
     ]);
     let dir = tempfile::tempdir().expect("a folder");
-    let file = dir.path().join("avro.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: sabot/v1\nname: avro-copy\nschema_registry: {}\n\
-             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
-             \x20   properties: {{ session.timeout.ms: {} }}\n    format: avro\n\
-             sink:\n  kafka:\n    topic: {output}\n    format: avro\n",
-            registry.url,
-            broker.bootstrap(),
-            unique_name("avro-copy"),
-            broker.session_timeout_ms(),
-        ),
-    )
-    .expect("write");
+    let file = kafka_pipeline(
+        dir.path(),
+        "avro-copy",
+        &registry,
+        &input,
+        "avro",
+        &format!("sink:\n  kafka:\n    topic: {output}\n    format: avro\n"),
+    );
     sabot_run(&file, &[]);
     let got = interop(&[
         "consume",
@@ -359,21 +377,14 @@ fn json_schema_values_round_trip_through_a_pipeline_to_confluents_deserializer()
         count,
     ]);
     let dir = tempfile::tempdir().expect("a folder");
-    let file = dir.path().join("json.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: sabot/v1\nname: json-copy\nschema_registry: {}\n\
-             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
-             \x20   properties: {{ session.timeout.ms: {} }}\n    format: json_schema\n\
-             sink:\n  kafka:\n    topic: {output}\n    format: json_schema\n",
-            registry.url,
-            broker.bootstrap(),
-            unique_name("json-copy"),
-            broker.session_timeout_ms(),
-        ),
-    )
-    .expect("write");
+    let file = kafka_pipeline(
+        dir.path(),
+        "json-copy",
+        &registry,
+        &input,
+        "json_schema",
+        &format!("sink:\n  kafka:\n    topic: {output}\n    format: json_schema\n"),
+    );
     sabot_run(&file, &[]);
     let got = interop(&[
         "consume",
@@ -416,22 +427,16 @@ fn values_that_are_not_framed_or_name_unknown_schemas_are_dead_lettered_with_the
     ];
     broker.produce(&input, &bad);
     let dir = tempfile::tempdir().expect("a folder");
-    let file = dir.path().join("bad.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: sabot/v1\nname: avro-bad\nschema_registry: {}\n\
-             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
-             \x20   properties: {{ session.timeout.ms: {} }}\n    format: avro\n\
-             sink:\n  kafka:\n    topic: {output}\n    format: avro\n\
-             errors:\n  on_bad_record: dead-letter\n  dead_letter_topic: {dlq}\n",
-            registry.url,
-            broker.bootstrap(),
-            unique_name("avro-bad"),
-            broker.session_timeout_ms(),
+    let file = kafka_pipeline(
+        dir.path(),
+        "avro-bad",
+        &registry,
+        &input,
+        "avro",
+        &format!(
+            "sink:\n  kafka:\n    topic: {output}\n    format: avro\nerrors:\n  on_bad_record: dead-letter\n  dead_letter_topic: {dlq}\n"
         ),
-    )
-    .expect("write");
+    );
     sabot_run(&file, &[]);
     let dead = broker.consume_all(&dlq, 3, Duration::from_secs(30));
     let values: Vec<Vec<u8>> = dead
@@ -619,22 +624,16 @@ fn protobuf_written_with_the_subjects_latest_schema_reads_back_in_confluents_des
         "shop.Order",
     ]);
     let dir = tempfile::tempdir().expect("a folder");
-    let file = dir.path().join("proto.yaml");
-    std::fs::write(
-        &file,
-        format!(
-            "apiVersion: sabot/v1\nname: proto-copy\nschema_registry: {}\n\
-             source:\n  kafka:\n    brokers: {}\n    topics: [{input}]\n    group: {}\n\
-             \x20   properties: {{ session.timeout.ms: {} }}\n    format: protobuf\n\
-             sink:\n  kafka:\n    topic: {output}\n    format:\n      protobuf:\n\
-             \x20       use_latest: true\n        subject_strategy: record\n        record_name: shop.Order\n",
-            registry.url,
-            broker.bootstrap(),
-            unique_name("proto-copy"),
-            broker.session_timeout_ms(),
+    let file = kafka_pipeline(
+        dir.path(),
+        "proto-copy",
+        &registry,
+        &input,
+        "protobuf",
+        &format!(
+            "sink:\n  kafka:\n    topic: {output}\n    format:\n      protobuf:\n\x20       use_latest: true\n        subject_strategy: record\n        record_name: shop.Order\n"
         ),
-    )
-    .expect("write");
+    );
     sabot_run(&file, &[]);
     let got = interop(&[
         "consume",
