@@ -391,21 +391,12 @@ fn watch(
                     continue;
                 }
             };
-            let same_rest = format!(
-                "{:?}{:?}{:?}{:?}{}",
-                fresh.config.source,
-                fresh.config.sink,
-                fresh.config.errors,
-                fresh.config.batch,
-                fresh.config.name
-            ) == format!(
-                "{:?}{:?}{:?}{:?}{}",
-                l.config.source, l.config.sink, l.config.errors, l.config.batch, l.config.name
-            );
-            if !same_rest {
+            let changed = fresh.config.changed_outside_transforms(&l.config);
+            if !changed.is_empty() {
                 eprintln!(
-                    "warning: `{}` changed outside `transforms`; only transforms change while running, restart for the rest",
-                    l.file.display()
+                    "warning: `{}` changed outside `transforms` ({}); only transforms change while running, restart for the rest",
+                    l.file.display(),
+                    changed.join(", ")
                 );
             }
             match plan(&fresh, engine, options) {

@@ -308,7 +308,11 @@ impl Worker {
     }
 
     /// Replace connector `name`'s pipeline (creating it, running, if it
-    /// does not exist); its tasks restart with the new plan.
+    /// does not exist). When only its transforms changed and its tasks are
+    /// all running (or paused), each task swaps them in at its next batch
+    /// boundary and keeps its consumer, so the group does not rebalance;
+    /// any other change restarts the tasks with the new plan. Either way the
+    /// batches already sent keep their acknowledgements and commits.
     ///
     /// # Errors
     ///
@@ -318,6 +322,19 @@ impl Worker {
         let old_tasks = {
             let mut connectors = lock(&self.inner.connectors);
             match connectors.get_mut(name) {
+                Some(c) if can_swap_live(c, &spec) => {
+                    for t in &c.tasks {
+                        t.control.swap_transforms(plan.transforms.clone());
+                    }
+                    tracing::info!(
+                        connector = name,
+                        tasks = c.tasks.len(),
+                        "connector's transforms changed; swapping them at the next batch"
+                    );
+                    c.spec = spec;
+                    c.plan = plan;
+                    return Ok(false);
+                }
                 None => {
                     let mut connector = Connector {
                         spec,
@@ -388,7 +405,7 @@ impl Worker {
                         _ if c.restarting => (State::Restarting, None),
                         Outcome::Failed(trace) => (State::Failed, Some(trace.clone())),
                         Outcome::Finished => (State::Unassigned, None),
-                        Outcome::Running if t.control.paused.load(Ordering::Acquire) => {
+                        Outcome::Running if t.control.source_paused.load(Ordering::Acquire) => {
                             (State::Paused, None)
                         }
                         // Waiting out an outage: still running, and the
@@ -428,7 +445,7 @@ impl Worker {
     ///
     /// No such connector.
     pub fn pause(&self, name: &str) -> Result<(), WorkerError> {
-        self.with(name, |c| {
+        let pausing = self.with(name, |c| {
             if c.target == TargetState::Stopped {
                 // Kafka Connect pauses a stopped connector without tasks.
                 c.target = TargetState::Paused;
@@ -438,7 +455,14 @@ impl Worker {
             for t in &c.tasks {
                 t.control.paused.store(true, Ordering::Release);
             }
-        })
+            live_controls(c)
+        })?;
+        // A task notices at its next batch boundary; waiting for that
+        // (briefly) means nothing produced after this call is consumed. A
+        // task held up longer (by an outage) reports RUNNING until it
+        // has paused.
+        wait_until_paused(&pausing, true, PAUSE_WAIT);
+        Ok(())
     }
 
     /// Resume connector `name` from exactly where it paused (or start its
@@ -448,7 +472,7 @@ impl Worker {
     ///
     /// No such connector.
     pub fn resume(&self, name: &str) -> Result<(), WorkerError> {
-        self.with(name, |c| {
+        let resuming = self.with(name, |c| {
             c.target = TargetState::Running;
             if c.tasks.is_empty() {
                 start_tasks(c);
@@ -456,7 +480,10 @@ impl Worker {
             for t in &c.tasks {
                 t.control.paused.store(false, Ordering::Release);
             }
-        })
+            live_controls(c)
+        })?;
+        wait_until_paused(&resuming, false, PAUSE_WAIT);
+        Ok(())
     }
 
     /// Stop connector `name`: its tasks finish their batch, commit and end.
@@ -666,6 +693,55 @@ impl Worker {
     }
 }
 
+/// How long pausing or resuming waits for the tasks to follow.
+const PAUSE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The controls of `c`'s tasks whose threads are still running.
+fn live_controls(c: &Connector) -> Vec<Arc<Control>> {
+    c.tasks
+        .iter()
+        .filter(|t| t.thread.as_ref().is_some_and(|h| !h.is_finished()))
+        .map(|t| t.control.clone())
+        .collect()
+}
+
+/// Wait up to `limit` until every one of `controls` reports its source
+/// `paused` (or fetching again, for `false`).
+fn wait_until_paused(controls: &[Arc<Control>], paused: bool, limit: std::time::Duration) {
+    let deadline = std::time::Instant::now() + limit;
+    while controls
+        .iter()
+        .any(|c| c.source_paused.load(Ordering::Acquire) != paused)
+    {
+        if std::time::Instant::now() >= deadline {
+            tracing::debug!(
+                paused,
+                "tasks did not follow in time; their status shows it"
+            );
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
+/// Whether `c` can take `spec` by swapping transforms in its running tasks:
+/// nothing but the transforms changed and every task is alive.
+fn can_swap_live(c: &Connector, spec: &ConnectorSpec) -> bool {
+    c.target != TargetState::Stopped
+        && !c.restarting
+        && !c.tasks.is_empty()
+        && spec.tasks_max == c.spec.tasks_max
+        && spec
+            .pipeline
+            .config
+            .changed_outside_transforms(&c.spec.pipeline.config)
+            .is_empty()
+        && c.tasks.iter().all(|t| {
+            t.thread.as_ref().is_some_and(|h| !h.is_finished())
+                && *lock(&t.outcome) == Outcome::Running
+        })
+}
+
 fn start_tasks(c: &mut Connector) {
     let paused = c.target == TargetState::Paused;
     // A generated source is one sequence: more tasks would repeat it.
@@ -774,6 +850,33 @@ mod tests {
         }
     }
 
+    /// A datagen → mask(`mask`) → file connector of `records` orders.
+    fn masking_spec(records: u64, out: &Path, mask: &str, tasks_max: usize) -> ConnectorSpec {
+        let plugin = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/dist/mask.wasm");
+        assert!(
+            plugin.exists(),
+            "`{}` is missing: run plugins/build.sh first",
+            plugin.display()
+        );
+        let text = format!(
+            "apiVersion: sabot/v1\nname: gen\nsource:\n  datagen: {{ records: {records}, rate: 2000 }}\n\
+             transforms:\n  - plugin: {}\n    config: {{ fields: [customer.email], mask: {mask} }}\n\
+             sink:\n  file: {{ path: {}, sync: false }}\nbatch: {{ max_records: 100, max_wait: 10ms }}\n",
+            plugin.display(),
+            out.display()
+        );
+        let (config, secret_paths) = crate::config::load_str(&text, Path::new(".")).expect("loads");
+        ConnectorSpec {
+            pipeline: LoadedPipeline {
+                file: "gen.yaml".into(),
+                base_dir: ".".into(),
+                config,
+                secret_paths,
+            },
+            tasks_max,
+        }
+    }
+
     fn wait_for(mut f: impl FnMut() -> bool) -> bool {
         for _ in 0..200 {
             if f() {
@@ -832,6 +935,89 @@ mod tests {
             worker.delete("gen").expect_err("gone").to_string(),
             "Connector gen not found"
         );
+    }
+
+    #[test]
+    fn a_config_changing_only_transforms_swaps_them_in_the_running_task() {
+        const N: u64 = 4_000;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out.jsonl");
+        let worker = Worker::new(PlanOptions::default()).expect("worker");
+        worker
+            .create("gen", masking_spec(N, &out, "AAA", 1), TargetState::Running)
+            .expect("created");
+        // Whole lines only: the last one may be in the middle of its write.
+        let lines = || -> Vec<serde_json::Value> {
+            let text = std::fs::read_to_string(&out).unwrap_or_default();
+            let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
+            whole
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("a JSON line"))
+                .collect()
+        };
+        assert!(wait_for(|| !lines().is_empty()), "records flow");
+        let created = worker
+            .update("gen", masking_spec(N, &out, "BBB", 1))
+            .expect("updated");
+        assert!(!created);
+        assert!(
+            wait_for(|| lines().len() as u64 >= N),
+            "only {} of {N} records arrived",
+            lines().len()
+        );
+
+        // Every order once, in order; the mask changes once and for good.
+        let written = lines();
+        let ids: Vec<u64> = written
+            .iter()
+            .map(|v| v["id"].as_u64().expect("id"))
+            .collect();
+        assert_eq!(ids, (1..=N).collect::<Vec<u64>>());
+        let masks: Vec<&str> = written
+            .iter()
+            .map(|v| v["customer"]["email"].as_str().expect("email"))
+            .collect();
+        let swapped_at = masks
+            .iter()
+            .position(|m| *m == "BBB")
+            .expect("the new mask is used");
+        assert!(swapped_at > 0, "the old mask was used first");
+        assert!(masks[..swapped_at].iter().all(|m| *m == "AAA"));
+        assert!(masks[swapped_at..].iter().all(|m| *m == "BBB"));
+        // The same task did all of it: its counters were never reset by a
+        // restart.
+        let metrics = worker.metrics("gen").expect("metrics");
+        assert_eq!(metrics.len(), 1);
+        assert_eq!(metrics[0].1.records_out, N);
+        worker.delete("gen").expect("delete");
+    }
+
+    #[test]
+    fn a_config_changing_more_than_transforms_restarts_the_tasks() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let out = dir.path().join("out.jsonl");
+        let worker = Worker::new(PlanOptions::default()).expect("worker");
+        worker
+            .create(
+                "gen",
+                masking_spec(1_000_000, &out, "AAA", 1),
+                TargetState::Running,
+            )
+            .expect("created");
+        assert!(wait_for(|| worker.metrics("gen").expect("metrics")[0]
+            .1
+            .records_out
+            > 0));
+        let elsewhere = dir.path().join("elsewhere.jsonl");
+        worker
+            .update("gen", masking_spec(1_000_000, &elsewhere, "AAA", 1))
+            .expect("updated");
+        assert!(wait_for(
+            || std::fs::metadata(&elsewhere).is_ok_and(|m| m.len() > 0)
+        ));
+        let status = worker.status("gen").expect("status");
+        assert_eq!(status.tasks[0].state, State::Running);
+        worker.delete("gen").expect("delete");
     }
 
     #[test]

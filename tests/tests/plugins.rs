@@ -56,21 +56,49 @@ fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
         .env("RUST_LOG", "info")
         .spawn()
         .expect("sabot starts");
-    // Read its standard error all along: a full pipe would stall it.
+    // Read its standard error all along (a full pipe would stall it), into
+    // a buffer the test can look at while it runs.
     let mut pipe = child.stderr.take().expect("piped stderr");
+    let seen_so_far = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let buffer = seen_so_far.clone();
     let stderr_reader = std::thread::spawn(move || {
-        let mut text = String::new();
-        let _ = std::io::Read::read_to_string(&mut pipe, &mut text);
+        let mut chunk = [0u8; 4096];
+        loop {
+            match std::io::Read::read(&mut pipe, &mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => buffer
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push_str(&String::from_utf8_lossy(&chunk[..n])),
+            }
+        }
+        let text = buffer.lock().unwrap_or_else(|p| p.into_inner()).clone();
         text
     });
+    let logged = |what: &str| {
+        seen_so_far
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(what)
+    };
     assert!(wait_until(Duration::from_secs(60), || run
         .file_lines()
         .len()
         >= first.len()));
 
-    // Change the mask in the file; the running pipeline swaps it in.
-    std::fs::write(&file, masking_pipeline(broker, &run, "BBB")).expect("rewrite");
-    std::thread::sleep(Duration::from_secs(2));
+    // Change the mask in the file; the running pipeline swaps it in. The
+    // file is written beside and renamed into place, so the watcher never
+    // reads half of it.
+    let fresh = write(
+        dir.path(),
+        "swap.yaml.new",
+        &masking_pipeline(broker, &run, "BBB"),
+    );
+    std::fs::rename(&fresh, &file).expect("rename");
+    assert!(
+        wait_until(Duration::from_secs(60), || logged("transforms swapped")),
+        "the swap was not logged"
+    );
     broker.produce(
         &run.input,
         &(20_000..40_000).map(order).collect::<Vec<TestRecord>>(),

@@ -154,10 +154,15 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
     done()
 }
 
-/// The JSON lines of `file`.
+/// The whole JSON lines of `file`; a last line still being written (no
+/// newline yet) is left for the next look.
 fn lines(file: &Path) -> Vec<Value> {
-    std::fs::read_to_string(file)
-        .unwrap_or_default()
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    let whole = match text.rfind('\n') {
+        Some(end) => &text[..=end],
+        None => "",
+    };
+    whole
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
@@ -285,6 +290,110 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
     );
     assert!(!state.join(format!("{name}.json")).exists());
     serve.stop();
+}
+
+#[test]
+fn a_config_change_of_transforms_swaps_them_under_a_steady_stream() {
+    let broker = kafka();
+    let topic = broker.new_topic("swap", 2);
+    let dir = tempfile::tempdir().expect("a folder");
+    let state = dir.path().join("state");
+    let out: PathBuf = dir.path().join("out.jsonl");
+    let name = unique_name("swap");
+    let group = format!("connect-{name}");
+    let config = |mask: &str| {
+        json!({
+            "connector.class": "file-sink",
+            "tasks.max": "2",
+            "topics": topic,
+            "file": out.display().to_string(),
+            "value.converter": "org.apache.kafka.connect.json.JsonConverter",
+            "value.converter.schemas.enable": "false",
+            "consumer.override.session.timeout.ms": broker.session_timeout_ms().to_string(),
+            "sabot.batch.max.wait": "20ms",
+            "sabot.file.sync": "false",
+            "transforms": "hide",
+            "transforms.hide.type": "mask",
+            "transforms.hide.fields": "item",
+            "transforms.hide.mask": mask,
+        })
+    };
+
+    // A steady stream of chunks of 100 records, 50 ms apart, kept up until
+    // ten chunks after the change (at most 400 chunks in all).
+    let swapped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let stream_topic = topic.clone();
+    let changed = swapped.clone();
+    let producer = std::thread::spawn(move || {
+        let mut chunk = 0u64;
+        let mut after = 0;
+        while chunk < 400 && after < 10 {
+            produce(&stream_topic, chunk * 100..(chunk + 1) * 100);
+            chunk += 1;
+            if changed.load(std::sync::atomic::Ordering::Acquire) {
+                after += 1;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        chunk
+    });
+
+    let port = free_port();
+    let serve = Serve::start(port, &state, &broker.bootstrap());
+    let (status, body) = serve.call(
+        "POST",
+        "/connectors",
+        Some(&json!({ "name": name, "config": config("AAA") })),
+    );
+    assert_eq!(status, 201, "{body}");
+    assert!(
+        wait_until(Duration::from_secs(30), || !lines(&out).is_empty()),
+        "records reach the file"
+    );
+    let (status, body) = serve.call(
+        "PUT",
+        &format!("/connectors/{name}/config"),
+        Some(&config("BBB")),
+    );
+    assert_eq!(status, 200, "{body}");
+    swapped.store(true, std::sync::atomic::Ordering::Release);
+    let chunks = producer.join().expect("the producer thread");
+    let total = (chunks * 100) as usize;
+    assert!(
+        wait_until(Duration::from_secs(60), || lines(&out).len() >= total),
+        "only {} of {total} records arrived",
+        lines(&out).len()
+    );
+    assert_eq!(
+        serve.state_of(&name),
+        (
+            "RUNNING".to_owned(),
+            vec!["RUNNING".to_owned(), "RUNNING".to_owned()]
+        )
+    );
+    serve.stop();
+
+    // Every record once, masked by the old plugin config or the new one.
+    let written = lines(&out);
+    let mut ids: Vec<u64> = written
+        .iter()
+        .map(|v| v["id"].as_u64().expect("an id"))
+        .collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (0..chunks * 100).collect::<Vec<u64>>());
+    let masks: Vec<&str> = written
+        .iter()
+        .map(|v| v["item"].as_str().expect("an item"))
+        .collect();
+    assert!(
+        masks.iter().all(|m| *m == "AAA" || *m == "BBB"),
+        "{masks:?}"
+    );
+    assert!(
+        masks.contains(&"AAA") && masks.contains(&"BBB"),
+        "both masks were used"
+    );
+    assert_eq!(broker.committed(&group, &topic), broker.end_offsets(&topic));
 }
 
 /// The connector's offsets as `{partition: offset}` of `topic`.

@@ -49,6 +49,54 @@ pub struct PipelineFile {
     pub schema_registry: Option<RegistryConfig>,
 }
 
+impl PipelineFile {
+    /// The top-level keys other than `transforms` (and `description`) whose
+    /// values differ between `self` and `other`: what a live change of
+    /// transforms cannot take without a restart.
+    pub fn changed_outside_transforms(&self, other: &PipelineFile) -> Vec<&'static str> {
+        // The sections hold maps of user values and plugin configs without
+        // an `Eq`; their debug text compares every field.
+        let mut changed = Vec::new();
+        let mut check = |key: &'static str, a: String, b: String| {
+            if a != b {
+                changed.push(key);
+            }
+        };
+        check(
+            "apiVersion",
+            self.api_version.clone(),
+            other.api_version.clone(),
+        );
+        check("name", self.name.clone(), other.name.clone());
+        check(
+            "source",
+            format!("{:?}", self.source),
+            format!("{:?}", other.source),
+        );
+        check(
+            "sink",
+            format!("{:?}", self.sink),
+            format!("{:?}", other.sink),
+        );
+        check(
+            "errors",
+            format!("{:?}", self.errors),
+            format!("{:?}", other.errors),
+        );
+        check(
+            "batch",
+            format!("{:?}", self.batch),
+            format!("{:?}", other.batch),
+        );
+        check(
+            "schema_registry",
+            format!("{:?}", self.schema_registry),
+            format!("{:?}", other.schema_registry),
+        );
+        changed
+    }
+}
+
 /// A Confluent-compatible schema registry.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(from = "RegistryRepr")]

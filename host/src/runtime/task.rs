@@ -58,6 +58,10 @@ pub struct Control {
     pub stop: AtomicBool,
     /// Stop fetching until cleared.
     pub paused: AtomicBool,
+    /// Set by the task once its source has stopped fetching after
+    /// [`Control::paused`] was set, cleared once it fetches again: what a
+    /// status reports as `PAUSED`.
+    pub source_paused: AtomicBool,
     /// Return once the source is idle.
     pub until_idle: bool,
     /// New transforms to swap in at the next batch boundary.
@@ -72,6 +76,7 @@ impl std::fmt::Debug for Control {
         f.debug_struct("Control")
             .field("stop", &self.stop)
             .field("paused", &self.paused)
+            .field("source_paused", &self.source_paused)
             .field("until_idle", &self.until_idle)
             .finish_non_exhaustive()
     }
@@ -274,6 +279,7 @@ impl<'a> Task<'a> {
                     tracing::info!(pipeline = %self.plan.pipeline, "resumed");
                 }
                 paused = want_pause;
+                control.source_paused.store(paused, Ordering::Release);
             }
 
             raw.clear();
@@ -413,7 +419,7 @@ impl<'a> Task<'a> {
                 break;
             }
             let rows_in = batch.num_rows();
-            let mut index: Option<HashMap<(i32, i64), usize>> = None;
+            let mut index: Option<OriginIndex> = None;
             let output = match transform.apply(&batch) {
                 Ok(output) => output,
                 Err(e) if dead_lettering => {
@@ -450,7 +456,8 @@ impl<'a> Task<'a> {
                                     first: first_position(raw),
                                     message: format!(
                                         "{e}; and its rows cannot be dead-lettered: an earlier \
-                                         transform removed their `{}`/`{}` columns",
+                                         transform removed or changed their `{}`/`{}`/`{}` columns",
+                                        record::TOPIC,
                                         record::PARTITION,
                                         record::OFFSET
                                     ),
@@ -485,9 +492,10 @@ impl<'a> Task<'a> {
                             name: name.clone(),
                             first: first_position(raw),
                             message: format!(
-                                "rejected row {} but the row has no `{}`/`{}` columns to find its record by; \
-                                 keep the metadata columns on rows",
+                                "rejected row {} but the row's `{}`/`{}`/`{}` columns name no record \
+                                 of the batch; keep the metadata columns on rows as they came",
                                 rejection.row,
+                                record::TOPIC,
                                 record::PARTITION,
                                 record::OFFSET
                             ),
@@ -644,12 +652,19 @@ fn first_position(raw: &[RawRecord]) -> String {
         .unwrap_or_else(|| "an empty batch".to_owned())
 }
 
-/// The raw record a row of `batch` came from, by its metadata columns.
+/// Raw records by `(partition, offset)`: usually one each, several when
+/// the batch holds more than one topic.
+type OriginIndex = HashMap<(i32, i64), Vec<usize>>;
+
+/// The raw record a row of `batch` came from, by its metadata columns:
+/// topic, partition and offset. Without a readable `__topic`, the row is
+/// matched only when one record of the batch has its partition and offset,
+/// so a row is never blamed on another topic's record.
 fn origin_of(
     batch: &RecordBatch,
     row: usize,
     raw: &[RawRecord],
-    index: &mut Option<HashMap<(i32, i64), usize>>,
+    index: &mut Option<OriginIndex>,
 ) -> Option<usize> {
     let schema = batch.schema();
     let partition = batch.column(schema.index_of(record::PARTITION).ok()?);
@@ -659,15 +674,28 @@ fn origin_of(
     if row >= batch.num_rows() || partition.is_null(row) || offset.is_null(row) {
         return None;
     }
+    let topic = schema
+        .index_of(record::TOPIC)
+        .ok()
+        .and_then(|i| batch.column(i).as_string_opt::<i32>())
+        .filter(|t| !t.is_null(row))
+        .map(|t| t.value(row));
     let index = index.get_or_insert_with(|| {
-        raw.iter()
-            .enumerate()
-            .map(|(i, r)| ((r.partition, r.offset), i))
-            .collect()
+        let mut index = OriginIndex::with_capacity(raw.len());
+        for (i, r) in raw.iter().enumerate() {
+            index.entry((r.partition, r.offset)).or_default().push(i);
+        }
+        index
     });
-    index
-        .get(&(partition.value(row), offset.value(row)))
-        .copied()
+    let candidates = index.get(&(partition.value(row), offset.value(row)))?;
+    match topic {
+        Some(topic) => candidates
+            .iter()
+            .copied()
+            .find(|i| &*raw[*i].topic == topic),
+        None if candidates.len() == 1 => Some(candidates[0]),
+        None => None,
+    }
 }
 
 #[cfg(test)]
@@ -749,5 +777,54 @@ mod tests {
                 "set `errors.on_bad_record: dead-letter` to set bad records aside instead"
             )
         );
+    }
+
+    fn raw(topic: &str, partition: i32, offset: i64) -> RawRecord {
+        RawRecord {
+            topic: Arc::from(topic),
+            partition,
+            offset,
+            timestamp_ms: None,
+            key: None,
+            value: Some(b"{}".to_vec()),
+            headers: Vec::new(),
+        }
+    }
+
+    /// Rows with `__topic`, `__partition` and `__offset` as given (a
+    /// `None` topic leaves the `__topic` column out).
+    fn rows(metadata: &[(Option<&str>, i32, i64)]) -> RecordBatch {
+        use arrow_array::{ArrayRef, Int32Array, Int64Array, StringArray};
+        let mut columns: Vec<(&str, ArrayRef)> = Vec::new();
+        if metadata.iter().all(|(t, _, _)| t.is_some()) {
+            let topics: Vec<&str> = metadata.iter().filter_map(|(t, _, _)| *t).collect();
+            columns.push((record::TOPIC, Arc::new(StringArray::from(topics))));
+        }
+        let partitions: Vec<i32> = metadata.iter().map(|(_, p, _)| *p).collect();
+        let offsets: Vec<i64> = metadata.iter().map(|(_, _, o)| *o).collect();
+        columns.push((record::PARTITION, Arc::new(Int32Array::from(partitions))));
+        columns.push((record::OFFSET, Arc::new(Int64Array::from(offsets))));
+        RecordBatch::try_from_iter(columns).expect("a batch")
+    }
+
+    #[test]
+    fn a_row_is_traced_to_the_record_of_its_own_topic() {
+        // Two topics with records at the same partition and offset.
+        let batch_raw = [raw("a", 0, 7), raw("b", 0, 7), raw("b", 1, 3)];
+        let batch = rows(&[(Some("b"), 0, 7), (Some("a"), 0, 7), (Some("b"), 1, 3)]);
+        let mut index = None;
+        assert_eq!(origin_of(&batch, 0, &batch_raw, &mut index), Some(1));
+        assert_eq!(origin_of(&batch, 1, &batch_raw, &mut index), Some(0));
+        assert_eq!(origin_of(&batch, 2, &batch_raw, &mut index), Some(2));
+        assert_eq!(origin_of(&batch, 3, &batch_raw, &mut index), None);
+
+        // A topic the batch does not hold matches nothing.
+        let renamed = rows(&[(Some("c"), 0, 7)]);
+        assert_eq!(origin_of(&renamed, 0, &batch_raw, &mut None), None);
+
+        // Without `__topic`, only an unambiguous partition and offset match.
+        let bare = rows(&[(None, 0, 7), (None, 1, 3)]);
+        assert_eq!(origin_of(&bare, 0, &batch_raw, &mut None), None);
+        assert_eq!(origin_of(&bare, 1, &batch_raw, &mut None), Some(2));
     }
 }
