@@ -23,7 +23,7 @@ use std::thread::JoinHandle;
 
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::plan::{PlanOptions, SourcePlan, TaskPlan, plan};
-use crate::runtime::{Control, Metrics, Snapshot, run_task};
+use crate::runtime::{Control, Metrics, Snapshot, run_task_guarded};
 use crate::source::datagen::SourcePosition;
 use crate::source::group::{self, GroupError, GroupOffset, OffsetChange};
 use crate::transform::Engine;
@@ -769,7 +769,7 @@ fn spawn_task(c: &Connector, id: usize, paused: bool) -> TaskSlot {
     let thread = std::thread::Builder::new()
         .name(format!("task-{}-{id}", plan.pipeline))
         .spawn(move || {
-            let result = run_task(&plan, &c, &m);
+            let result = run_task_guarded(&plan, &c, &m);
             *lock(&o) = match result {
                 Ok(_) => Outcome::Finished,
                 Err(e) => {

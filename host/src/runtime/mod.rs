@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use crate::plan::TaskPlan;
 pub use metrics::{Metrics, Snapshot};
-pub use task::{Control, TaskError, TaskSummary, run_task};
+pub use task::{Control, TaskError, TaskSummary, run_task, run_task_guarded};
 
 /// How a run is shown.
 #[derive(Debug, Clone)]
@@ -59,6 +59,7 @@ pub fn run_pipelines(
     let feed_stop = Arc::new(AtomicBool::new(false));
     let mut watched: Vec<(String, Arc<Metrics>)> = Vec::new();
     let mut controls: Vec<Arc<Control>> = Vec::new();
+    let mut unstarted: Vec<PipelineOutcome> = Vec::new();
 
     for (plan, control) in plans {
         if let (Some(feed), Some(bootstrap)) = (plan.feed.clone(), embedded) {
@@ -79,7 +80,7 @@ pub fn run_pipelines(
             .name(format!("task-{name}"))
             .spawn(move || {
                 let task_started = Instant::now();
-                let result = run_task(&plan, &control, &metrics);
+                let result = run_task_guarded(&plan, &control, &metrics);
                 if let Err(e) = &result {
                     tracing::error!(pipeline = %plan.pipeline, error = %e, "pipeline failed");
                 }
@@ -92,7 +93,18 @@ pub fn run_pipelines(
             });
         match handle {
             Ok(h) => handles.push(h),
-            Err(e) => tracing::error!(pipeline = %name, error = %e, "cannot start a task thread"),
+            Err(e) => {
+                tracing::error!(pipeline = %name, error = %e, "cannot start a task thread");
+                // Only started tasks are watched and joined.
+                watched.pop();
+                controls.pop();
+                unstarted.push(PipelineOutcome {
+                    pipeline: name,
+                    totals: Snapshot::default(),
+                    elapsed: Duration::ZERO,
+                    result: Err(TaskError::Start(format!("cannot start a thread: {e}"))),
+                });
+            }
         }
     }
 
@@ -122,11 +134,20 @@ pub fn run_pipelines(
         let _ = f.join();
     }
 
-    let mut outcomes = Vec::new();
-    for h in handles {
+    let mut outcomes = unstarted;
+    for (h, (name, metrics)) in handles.into_iter().zip(watched) {
         match h.join() {
             Ok(outcome) => outcomes.push(outcome),
-            Err(_) => tracing::error!("a task thread panicked"),
+            // `run_task_guarded` catches panics of the task itself; this
+            // is one around it.
+            Err(_) => outcomes.push(PipelineOutcome {
+                pipeline: name,
+                totals: metrics.snapshot(),
+                elapsed: started.elapsed(),
+                result: Err(TaskError::Panicked(
+                    "the task thread panicked outside its task".to_owned(),
+                )),
+            }),
         }
     }
     outcomes

@@ -155,6 +155,34 @@ pub enum TaskError {
     /// decoder itself).
     #[error("cannot decode: {0}")]
     Decode(String),
+    /// The task hit a bug in Sabot and stopped; its batch in flight was
+    /// not committed.
+    #[error("the task stopped on an internal error (a bug in sabot; please report it): {0}")]
+    Panicked(String),
+}
+
+/// [`run_task`], with a panic inside it turned into
+/// [`TaskError::Panicked`] so the caller can report it like any failure.
+///
+/// # Errors
+///
+/// As [`run_task`].
+pub fn run_task_guarded(
+    plan: &TaskPlan,
+    control: &Control,
+    metrics: &Metrics,
+) -> Result<TaskSummary, TaskError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_task(plan, control, metrics)
+    }))
+    .unwrap_or_else(|payload| {
+        let message = payload
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "a panic without a message".to_owned());
+        Err(TaskError::Panicked(message))
+    })
 }
 
 /// What a task did, at its end.

@@ -2,9 +2,15 @@
 //!
 //! A batch is encoded into one buffer and written with a single call, so a
 //! reader of the file never sees half a batch unless the process dies in
-//! the middle of that call. For that case, opening the file drops a last
-//! line without its newline: it belongs to a batch that was never
-//! acknowledged, and its records will be written again.
+//! the middle of that call. For that case, a last line without its newline
+//! is set aside before anything is appended after it: it belongs to a batch
+//! that was never acknowledged, and its records will be written again.
+//!
+//! Several writers may share one file (the tasks of a connector, or two
+//! processes): each write, and each look at the file's end, holds an
+//! exclusive advisory lock (`flock`) on the file, so one writer never
+//! takes another's line in progress for a torn one, and lines never
+//! interleave.
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -22,6 +28,9 @@ use crate::runtime::ack::BatchAck;
 pub struct FileSink {
     path: PathBuf,
     file: File,
+    /// A regular file (locked and checked on every write), not a pipe or
+    /// a device.
+    regular: bool,
     sync: bool,
     encoder: JsonEncoder,
     buffer: Vec<u8>,
@@ -50,13 +59,17 @@ impl FileSink {
             .map_err(|e| fail("cannot open it for appending", e))?;
         let regular = file.metadata().map(|m| m.is_file()).unwrap_or(false);
         if regular {
-            repair_torn_line(&mut file, path).map_err(|e| fail("cannot check its last line", e))?;
+            file.lock().map_err(|e| fail("cannot lock it", e))?;
+            let repaired = repair_torn_line(&mut file, path);
+            let _ = file.unlock();
+            repaired.map_err(|e| fail("cannot check its last line", e))?;
         }
         // Pipes and devices cannot be synced (and need not be).
         let sync = sync && regular;
         Ok(FileSink {
             path: path.to_owned(),
             file,
+            regular,
             sync,
             encoder: JsonEncoder::new().newline_delimited(true),
             buffer: Vec::new(),
@@ -134,9 +147,24 @@ impl Sink for FileSink {
             path: self.path.display().to_string(),
             message: format!("{what}: {e}"),
         };
-        self.file
-            .write_all(&self.buffer)
-            .map_err(|e| fail("cannot write", e))?;
+        if self.regular {
+            self.file.lock().map_err(|e| fail("cannot lock", e))?;
+            // Another writer of this file may have died in the middle of a
+            // line; set it aside rather than append to it.
+            let written = repair_torn_line(&mut self.file, &self.path)
+                .map_err(|e| fail("cannot check its last line", e))
+                .and_then(|()| {
+                    self.file
+                        .write_all(&self.buffer)
+                        .map_err(|e| fail("cannot write", e))
+                });
+            let _ = self.file.unlock();
+            written?;
+        } else {
+            self.file
+                .write_all(&self.buffer)
+                .map_err(|e| fail("cannot write", e))?;
+        }
         if self.sync {
             self.file.sync_data().map_err(|e| fail("cannot sync", e))?;
         }
@@ -255,5 +283,72 @@ mod tests {
         let _sink = FileSink::open(&path, false).expect("open");
         assert_eq!(std::fs::read_to_string(&path).expect("read"), "");
         assert_eq!(asides(&path), vec!["hello world no newline"]);
+    }
+
+    /// A batch of one `i64` column `id` holding `ids`.
+    fn ids(ids: std::ops::Range<i64>) -> RecordBatch {
+        let column: arrow_array::ArrayRef =
+            Arc::new(arrow_array::Int64Array::from_iter_values(ids));
+        RecordBatch::try_from_iter([("id", column)]).expect("a batch")
+    }
+
+    fn ack() -> Arc<BatchAck> {
+        let tracker = Arc::new(std::sync::Mutex::new(
+            crate::runtime::offsets::OffsetTracker::new(),
+        ));
+        BatchAck::new(0, tracker)
+    }
+
+    #[test]
+    fn writers_sharing_a_file_never_interleave_or_cut_lines() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.jsonl");
+        let writers: Vec<_> = (0..3i64)
+            .map(|w| {
+                let path = path.clone();
+                std::thread::spawn(move || {
+                    let mut sink = FileSink::open(&path, false).expect("open");
+                    for b in 0..200i64 {
+                        let start = w * 1_000_000 + b * 100;
+                        sink.write(&ids(start..start + 100), &ack()).expect("write");
+                    }
+                })
+            })
+            .collect();
+        for w in writers {
+            w.join().expect("a writer");
+        }
+        let text = std::fs::read_to_string(&path).expect("read");
+        let mut seen: Vec<i64> = text
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).expect("a whole line");
+                v["id"].as_i64().expect("an id")
+            })
+            .collect();
+        seen.sort_unstable();
+        let mut expected: Vec<i64> = (0..3i64)
+            .flat_map(|w| w * 1_000_000..w * 1_000_000 + 20_000)
+            .collect();
+        expected.sort_unstable();
+        assert_eq!(seen, expected);
+        assert!(asides(&path).is_empty());
+    }
+
+    #[test]
+    fn a_line_torn_by_another_writer_is_set_aside_before_the_next_batch() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("out.jsonl");
+        let mut sink = FileSink::open(&path, false).expect("open");
+        sink.write(&ids(0..2), &ack()).expect("write");
+        // Another process died in the middle of its line.
+        let mut other = OpenOptions::new().append(true).open(&path).expect("open");
+        other.write_all(b"{\"id\":9").expect("append");
+        sink.write(&ids(2..3), &ack()).expect("write");
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("read"),
+            "{\"id\":0}\n{\"id\":1}\n{\"id\":2}\n"
+        );
+        assert_eq!(asides(&path), vec!["{\"id\":9"]);
     }
 }

@@ -9,6 +9,13 @@
 //! file whose rows were never acknowledged and will be written again. Such
 //! leftovers are removed when the sink opens the folder again.
 //!
+//! Several sinks may share a folder (the tasks of a connector, or two
+//! processes running one pipeline): every file name carries the process id
+//! and a number of its own sink besides the start time, so no two sinks
+//! ever write the same name, and a temporary file is held under an
+//! exclusive advisory lock (`flock`) while it is written, so a sink
+//! removing leftovers skips files another sink is still writing.
+//!
 //! A batch whose value columns differ from the open file's starts a new
 //! file, so every file has one schema. Metadata columns (`__topic`,
 //! `__offset`, …) are left out unless asked for.
@@ -74,7 +81,8 @@ pub struct ParquetSink {
     open: Option<OpenFile>,
     /// Files closed by this sink, for names that never repeat.
     sequence: u64,
-    /// When the sink started, in the file names.
+    /// When the sink started, its process and its number in the process:
+    /// the middle of its file names.
     started: String,
 }
 
@@ -97,6 +105,12 @@ impl ParquetSink {
         for entry in leftovers.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
             if name.starts_with(&own) && name.ends_with(".parquet.tmp") {
+                // A file another sink holds locked is being written.
+                let in_use = File::open(entry.path())
+                    .is_ok_and(|f| matches!(f.try_lock(), Err(std::fs::TryLockError::WouldBlock)));
+                if in_use {
+                    continue;
+                }
                 // Never renamed, so never acknowledged: its rows come again.
                 match std::fs::remove_file(entry.path()) {
                     Ok(()) => {
@@ -108,11 +122,19 @@ impl ParquetSink {
                 }
             }
         }
+        // Unique to this sink: the start time, the process, and the sink's
+        // number within the process.
+        static SINKS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let number = SINKS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(ParquetSink {
             spec,
             open: None,
             sequence: 0,
-            started: chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ").to_string(),
+            started: format!(
+                "{}-{}-{number}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ"),
+                std::process::id()
+            ),
         })
     }
 
@@ -145,6 +167,11 @@ impl ParquetSink {
         let file = File::create(&temp).map_err(|e| SinkError::File {
             path: temp.display().to_string(),
             message: format!("cannot create it: {e}"),
+        })?;
+        // Held until the file is closed: other sinks leave it alone.
+        file.lock().map_err(|e| SinkError::File {
+            path: temp.display().to_string(),
+            message: format!("cannot lock it: {e}"),
         })?;
         let compression = match self.spec.compression {
             ParquetCompression::None => Compression::UNCOMPRESSED,
@@ -192,8 +219,10 @@ impl ParquetSink {
                 .map_err(|e| format!("cannot finish the file: {e}"))?;
             file.sync_all()
                 .map_err(|e| format!("cannot sync the file: {e}"))?;
-            drop(file);
+            // Renamed while still locked, so no other sink takes it for a
+            // leftover in between.
             std::fs::rename(&temp, &done).map_err(|e| format!("cannot rename it: {e}"))?;
+            drop(file);
             if let Ok(dir) = File::open(&self.spec.dir) {
                 let _ = dir.sync_all();
             }
@@ -501,5 +530,46 @@ mod tests {
         sink.tick().expect("ticks");
         assert_eq!(acks.in_flight(), 0);
         assert_eq!(finished_files(dir.path()).len(), 1);
+    }
+
+    #[test]
+    fn a_file_rolls_once_it_reaches_its_bytes() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let mut s = spec(dir.path(), 1_000_000);
+        s.roll_bytes = 1;
+        let mut sink = ParquetSink::open(s).expect("opens");
+        let mut acks = Acks::new();
+        // Any written row passes one byte: each batch closes its file.
+        acks.write(&mut sink, &batch(0..10));
+        assert_eq!(acks.in_flight(), 0, "the file closed on its size");
+        acks.write(&mut sink, &batch(10..20));
+        assert_eq!(acks.in_flight(), 0);
+        let files = finished_files(dir.path());
+        assert_eq!(files.len(), 2, "{files:?}");
+        assert_eq!(ids_in(&files[0]), (0..10).collect::<Vec<_>>());
+        assert_eq!(ids_in(&files[1]), (10..20).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sinks_sharing_a_folder_keep_their_files_apart() {
+        let dir = tempfile::tempdir().expect("a folder");
+        let mut first = ParquetSink::open(spec(dir.path(), 1_000)).expect("opens");
+        let mut acks_first = Acks::new();
+        acks_first.write(&mut first, &batch(0..10));
+        // A second sink of the same pipeline starts while the first has a
+        // file open: it leaves that file alone.
+        let mut second = ParquetSink::open(spec(dir.path(), 1_000)).expect("opens");
+        let mut acks_second = Acks::new();
+        acks_second.write(&mut second, &batch(100..110));
+        first.flush(Duration::from_secs(1)).expect("flushed");
+        second.flush(Duration::from_secs(1)).expect("flushed");
+        assert_eq!(acks_first.in_flight(), 0);
+        assert_eq!(acks_second.in_flight(), 0);
+        let files = finished_files(dir.path());
+        assert_eq!(files.len(), 2, "{files:?}");
+        let mut all: Vec<i64> = files.iter().flat_map(|f| ids_in(f)).collect();
+        all.sort_unstable();
+        let expected: Vec<i64> = (0..10).chain(100..110).collect();
+        assert_eq!(all, expected);
     }
 }
