@@ -357,13 +357,40 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
     );
 
     let topic = broker.new_topic("webhooks", 1);
-    let dlq = broker.new_topic("webhooks-dlq", 1);
     let records: Vec<TestRecord> = payloads
         .iter()
         .enumerate()
         .map(|(i, p)| TestRecord::keyed(format!("event-{i}"), serde_json::to_vec(p).expect("json")))
         .collect();
     let positions = broker.produce(&topic, &records);
+
+    // Inferred from every record, the schema holds every field: all of
+    // them come through. Inferred from the first 40 only, the records
+    // with fields those lacked are dead-lettered, naming the field.
+    let everything = run_webhooks(broker, &topic, &payloads, &positions, 1000);
+    assert_eq!(everything, Vec::<String>::new(), "no record is dead-lettered");
+    let dead = run_webhooks(broker, &topic, &payloads, &positions, 40);
+    assert!(
+        !dead.is_empty() && dead.len() < payloads.len(),
+        "{} of {} dead-lettered",
+        dead.len(),
+        payloads.len()
+    );
+}
+
+/// Run the webhooks pipeline over `topic` with a schema inferred from
+/// `infer_records` records; check that every payload is either written
+/// intact (but for its masked sender) or dead-lettered with its original
+/// bytes and a reason naming a field; return the reasons of those
+/// dead-lettered.
+fn run_webhooks(
+    broker: &sabot_tests::Broker,
+    topic: &str,
+    payloads: &[serde_json::Value],
+    positions: &[(i32, i64)],
+    infer_records: usize,
+) -> Vec<String> {
+    let dlq = broker.new_topic("webhooks-dlq", 1);
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("webhooks.jsonl");
     let out = sabot(
@@ -376,10 +403,11 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
         ],
         &[
             ("KAFKA_BROKERS", broker.bootstrap()),
-            ("WEBHOOKS_TOPIC", topic.clone()),
+            ("WEBHOOKS_TOPIC", topic.to_owned()),
             ("WEBHOOKS_GROUP", unique_name("webhooks")),
             ("WEBHOOKS_FILE", file.display().to_string()),
             ("WEBHOOKS_DLQ_TOPIC", dlq.clone()),
+            ("WEBHOOKS_INFER_RECORDS", infer_records.to_string()),
         ],
     );
     assert_success(&out);
@@ -397,21 +425,28 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
         lines.len(),
         dead.len()
     );
-    let dead_offsets: BTreeSet<i64> = dead
-        .iter()
-        .map(|r| {
-            header(r, "sabot.error.offset")
-                .expect("offset")
-                .parse()
-                .expect("int")
-        })
-        .collect();
+    let mut dead_offsets: BTreeSet<i64> = BTreeSet::new();
+    let mut reasons = Vec::new();
     for r in &dead {
+        let offset: i64 = header(r, "sabot.error.offset")
+            .expect("offset")
+            .parse()
+            .expect("int");
+        dead_offsets.insert(offset);
         let message = header(r, "sabot.error.message").expect("message");
         assert!(
             message.contains("field `"),
             "the reason names a field: {message}"
         );
+        reasons.push(message.to_owned());
+        // The original bytes, untouched.
+        let i = positions
+            .iter()
+            .position(|(_, o)| *o == offset)
+            .expect("a produced offset");
+        let original: serde_json::Value =
+            serde_json::from_slice(r.value.as_deref().expect("a value")).expect("JSON");
+        assert_eq!(original, payloads[i], "dead-lettered payload {i}");
     }
     // Lines come in offset order: pair each with its payload.
     let mut written = lines.iter();
@@ -432,6 +467,7 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
             panic!("payload {i}: {e}");
         }
     }
+    reasons
 }
 
 #[test]

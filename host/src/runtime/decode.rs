@@ -72,6 +72,18 @@ impl Decoder {
         Ok(Decoder { kind })
     }
 
+    /// While the schema is still to be inferred: from how many records.
+    pub fn inferring(&self) -> Option<usize> {
+        match &self.kind {
+            Kind::Json {
+                decoder: None,
+                infer_records,
+                ..
+            } => Some(*infer_records),
+            _ => None,
+        }
+    }
+
     /// How many records the next poll should ask for: more than a batch
     /// while a schema is still to be inferred.
     pub fn records_wanted(&self, max_records: usize) -> usize {
