@@ -4,7 +4,9 @@
 //!   transform that uppercases the string field named by its config key
 //!   `field`, a native unit test, a sample input and its expected output.
 //!   Inside a Sabot checkout it depends on the checkout's `plugins/sdk` by
-//!   path; elsewhere the dependency has to be pointed at one (`--sdk`).
+//!   path; elsewhere (or with `--sdk` naming another copy) it gets a copy of
+//!   the SDK this binary was built with, in `NAME/sabot-plugin-sdk`, so it
+//!   builds wherever it is written.
 //! - [`build_plugin`] runs `cargo build --release --target wasm32-wasip2`,
 //!   adding the target with rustup first when it is missing, and gives the
 //!   component's path.
@@ -40,6 +42,67 @@ const LIB_RS: &str = include_str!("../../plugins/sdk/templates/plugin/src/lib.rs
 const SAMPLE: &str = include_str!("../../plugins/sdk/templates/plugin/sample.jsonl.tmpl");
 /// What the template plugin makes of [`SAMPLE`] with `field=name`.
 const EXPECTED: &str = include_str!("../../plugins/sdk/templates/plugin/expected.jsonl.tmpl");
+
+/// The guest SDK this binary was built with, written beside a plugin crate
+/// made outside a Sabot checkout: each file's path in the copy and its text.
+/// The manifest names the versions the SDK's own workspace pins, and the
+/// bindings read the WIT package from the copy's `wit` folder.
+const VENDORED_SDK: &[(&str, &str)] = &[
+    ("src/lib.rs", include_str!("../../plugins/sdk/src/lib.rs")),
+    (
+        "src/columns.rs",
+        include_str!("../../plugins/sdk/src/columns.rs"),
+    ),
+    (
+        "src/config.rs",
+        include_str!("../../plugins/sdk/src/config.rs"),
+    ),
+    ("src/glue.rs", include_str!("../../plugins/sdk/src/glue.rs")),
+    ("src/ipc.rs", include_str!("../../plugins/sdk/src/ipc.rs")),
+    ("wit/plugin.wit", include_str!("../../wit/plugin.wit")),
+];
+
+/// The lock file of the SDK's workspace, for a copied SDK: the plugin
+/// builds with the dependency versions the example plugins are tested with.
+const VENDORED_LOCK: &str = include_str!("../../plugins/Cargo.lock");
+
+/// The folder, inside a new plugin crate, that a copied SDK goes in.
+const VENDORED_DIR: &str = "sabot-plugin-sdk";
+
+/// The SDK manifest's dependencies, with the versions of the SDK's
+/// workspace (`plugins/Cargo.toml`), whose section is read at build time.
+const SDK_WORKSPACE: &str = include_str!("../../plugins/Cargo.toml");
+
+/// The dependencies a copied SDK declares: the SDK's own, with versions
+/// from [`SDK_WORKSPACE`].
+const SDK_DEPENDENCIES: &[&str] = &[
+    "arrow-array",
+    "arrow-buffer",
+    "arrow-data",
+    "arrow-ipc",
+    "arrow-schema",
+    "arrow-select",
+    "serde_json",
+    "wit-bindgen",
+];
+
+/// The manifest of a copied SDK.
+fn vendored_manifest() -> String {
+    let mut out = String::from(
+        "# A copy of the Sabot plugin SDK, written by `sabot plugin new`.\n\
+         [package]\nname = \"sabot-plugin-sdk\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\
+         publish = false\n\n[dependencies]\n",
+    );
+    for dependency in SDK_DEPENDENCIES {
+        // `name = …` lines of the workspace's `[workspace.dependencies]`.
+        let prefix = format!("{dependency} = ");
+        if let Some(line) = SDK_WORKSPACE.lines().find(|l| l.starts_with(&prefix)) {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
 
 /// Why an authoring command failed.
 #[derive(Debug, thiserror::Error)]
@@ -100,8 +163,11 @@ pub enum AuthoringError {
 pub struct Scaffold {
     /// The crate's folder.
     pub dir: PathBuf,
-    /// The SDK it depends on, if one was found or given.
-    pub sdk: Option<PathBuf>,
+    /// The SDK it depends on: one found or given, or the copy written into
+    /// the crate.
+    pub sdk: PathBuf,
+    /// Whether [`Scaffold::sdk`] is a copy written into the crate.
+    pub sdk_copied: bool,
     /// The files written, relative to `dir`.
     pub files: Vec<PathBuf>,
 }
@@ -109,10 +175,10 @@ pub struct Scaffold {
 /// Write a new plugin crate named `name` into `dir` (default `./NAME`).
 ///
 /// The crate depends on the SDK at `sdk` when given, else on the
-/// `plugins/sdk` of the Sabot checkout that `dir` lies in, if any; else the
-/// dependency is a placeholder to edit, and [`Scaffold::sdk`] is `None`.
-/// Inside a checkout the plugins' `Cargo.lock` is copied too, so the crate
-/// builds with the versions the examples use.
+/// `plugins/sdk` of the Sabot checkout that `dir` lies in, if any; else on
+/// a copy of the SDK this binary was built with, written into the crate.
+/// The plugins' `Cargo.lock` is copied too, so the crate builds with the
+/// versions the examples use.
 ///
 /// # Errors
 ///
@@ -159,9 +225,10 @@ pub fn new_plugin(
             "sabot-plugin-sdk = {{ path = {} }}",
             serde_json::Value::String(path.display().to_string())
         ),
-        None => "# Point this at the `plugins/sdk` folder of a Sabot checkout.\n\
-                 sabot-plugin-sdk = { path = \"SABOT_CHECKOUT/plugins/sdk\" }"
-            .to_owned(),
+        None => format!(
+            "# The Sabot plugin SDK, copied here by `sabot plugin new`.\n\
+             sabot-plugin-sdk = {{ path = \"{VENDORED_DIR}\" }}"
+        ),
     };
     let crate_name = name.replace('-', "_");
     let fill = |template: &str| {
@@ -177,16 +244,31 @@ pub fn new_plugin(
         (PathBuf::from("expected.jsonl"), EXPECTED.to_owned()),
         (PathBuf::from(".gitignore"), "/target\n".to_owned()),
     ];
-    if let Some(lock) = sdk
-        .as_ref()
-        .and_then(|s| s.parent())
-        .map(|p| p.join("Cargo.lock"))
-        && let Ok(text) = std::fs::read_to_string(&lock)
-    {
-        files.push((PathBuf::from("Cargo.lock"), text));
+    match &sdk {
+        Some(sdk) => {
+            if let Some(lock) = sdk.parent().map(|p| p.join("Cargo.lock"))
+                && let Ok(text) = std::fs::read_to_string(&lock)
+            {
+                files.push((PathBuf::from("Cargo.lock"), text));
+            }
+        }
+        None => {
+            files.push((PathBuf::from("Cargo.lock"), VENDORED_LOCK.to_owned()));
+            let copy = Path::new(VENDORED_DIR);
+            files.push((copy.join("Cargo.toml"), vendored_manifest()));
+            for (file, text) in VENDORED_SDK {
+                // The SDK's own bindings find the WIT package two folders
+                // up, where a checkout keeps it; the copy keeps it inside.
+                let text = text.replace("path: \"../../wit\"", "path: \"wit\"");
+                files.push((copy.join(file), text));
+            }
+        }
     }
     for (file, text) in &files {
         let path = dir.join(file);
+        if let Some(parent) = path.parent() {
+            create_dir(parent)?;
+        }
         std::fs::write(&path, text).map_err(|source| AuthoringError::Io {
             action: "write",
             path,
@@ -194,9 +276,11 @@ pub fn new_plugin(
         })?;
     }
     tracing::debug!(dir = %dir.display(), sdk = ?sdk, "wrote plugin crate");
+    let sdk_copied = sdk.is_none();
     Ok(Scaffold {
+        sdk: sdk.unwrap_or_else(|| absolute.join(VENDORED_DIR)),
+        sdk_copied,
         dir,
-        sdk,
         files: files.into_iter().map(|(f, _)| f).collect(),
     })
 }
@@ -549,7 +633,8 @@ pub enum PluginCommand {
         #[arg(long)]
         dir: Option<PathBuf>,
         /// The guest SDK to depend on (default: the `plugins/sdk` of the
-        /// Sabot checkout the folder lies in).
+        /// Sabot checkout the folder lies in, or else a copy of the SDK
+        /// written into the crate).
         #[arg(long)]
         sdk: Option<PathBuf>,
     },
@@ -595,16 +680,17 @@ fn run(args: PluginArgs) -> Result<ExitCode, AuthoringError> {
         PluginCommand::New { name, dir, sdk } => {
             let scaffold = new_plugin(&name, dir.as_deref(), sdk.as_deref())?;
             println!("{}", scaffold.dir.display());
-            match &scaffold.sdk {
-                Some(sdk) => {
-                    eprintln!("wrote plugin `{name}` using the SDK at `{}`", sdk.display())
-                }
-                None => eprintln!(
-                    "wrote plugin `{name}`; no Sabot checkout found around it, so edit the \
-                     `sabot-plugin-sdk` path in `{}` to point at a checkout's `plugins/sdk` \
-                     (or run again with `--sdk PATH`)",
-                    scaffold.dir.join("Cargo.toml").display()
-                ),
+            if scaffold.sdk_copied {
+                eprintln!(
+                    "wrote plugin `{name}` with a copy of the plugin SDK in `{}` (no Sabot \
+                     checkout around it; `--sdk PATH` uses another)",
+                    scaffold.sdk.display()
+                );
+            } else {
+                eprintln!(
+                    "wrote plugin `{name}` using the SDK at `{}`",
+                    scaffold.sdk.display()
+                );
             }
             eprintln!(
                 "next: sabot plugin build {dir} && sabot plugin test <the printed .wasm> --input {dir}/sample.jsonl --config field=name --expect {dir}/expected.jsonl",
@@ -693,7 +779,8 @@ mod tests {
         std::fs::write(root.path().join("plugins/Cargo.lock"), "# lock\n").unwrap();
         let dir = root.path().join("work/my-plugin");
         let scaffold = new_plugin("my-plugin", Some(&dir), None).unwrap();
-        assert_eq!(scaffold.sdk.as_deref(), Some(sdk.as_path()));
+        assert_eq!(scaffold.sdk, sdk);
+        assert!(!scaffold.sdk_copied);
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(manifest.contains("name = \"my-plugin\""), "{manifest}");
         assert!(
@@ -723,16 +810,38 @@ mod tests {
     }
 
     #[test]
-    fn a_new_plugin_outside_a_checkout_gets_a_placeholder_and_bad_names_are_refused() {
+    fn a_new_plugin_outside_a_checkout_gets_a_copy_of_the_sdk_and_bad_names_are_refused() {
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("p");
         let scaffold = new_plugin("upper", Some(&dir), None).unwrap();
-        assert_eq!(scaffold.sdk, None);
+        assert!(scaffold.sdk_copied);
+        assert_eq!(
+            scaffold.sdk,
+            std::path::absolute(dir.join(VENDORED_DIR)).unwrap()
+        );
         let manifest = std::fs::read_to_string(dir.join("Cargo.toml")).unwrap();
         assert!(
-            manifest.contains("sabot-plugin-sdk = { path = \"SABOT_CHECKOUT/plugins/sdk\" }"),
+            manifest.contains("sabot-plugin-sdk = { path = \"sabot-plugin-sdk\" }"),
             "{manifest}"
         );
+        let sdk_manifest =
+            std::fs::read_to_string(dir.join("sabot-plugin-sdk/Cargo.toml")).unwrap();
+        for dependency in SDK_DEPENDENCIES {
+            assert!(
+                sdk_manifest.contains(&format!("\n{dependency} = ")),
+                "{dependency} in {sdk_manifest}"
+            );
+        }
+        let lib = std::fs::read_to_string(dir.join("sabot-plugin-sdk/src/lib.rs")).unwrap();
+        assert!(
+            lib.contains("path: \"wit\""),
+            "the bindings read the copied WIT"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("sabot-plugin-sdk/wit/plugin.wit")).unwrap(),
+            include_str!("../../wit/plugin.wit")
+        );
+        assert!(dir.join("Cargo.lock").exists());
         for name in ["Upper", "1up", "up_per", "up-", ""] {
             let err = new_plugin(name, Some(&root.path().join("x")), None).unwrap_err();
             assert!(
@@ -740,6 +849,35 @@ mod tests {
                 "{name}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn the_copied_sdk_is_the_whole_sdk() {
+        // Every source file of the SDK, and every dependency its manifest
+        // names, is in the copy.
+        let sdk = Path::new(env!("CARGO_MANIFEST_DIR")).join("../plugins/sdk");
+        let mut sources: Vec<String> = std::fs::read_dir(sdk.join("src"))
+            .unwrap()
+            .map(|e| format!("src/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        sources.sort();
+        let mut copied: Vec<String> = VENDORED_SDK
+            .iter()
+            .map(|(f, _)| (*f).to_owned())
+            .filter(|f| f.starts_with("src/"))
+            .collect();
+        copied.sort();
+        assert_eq!(copied, sources);
+        let manifest = std::fs::read_to_string(sdk.join("Cargo.toml")).unwrap();
+        let declared: Vec<&str> = manifest
+            .split("[dependencies]")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .take_while(|l| !l.starts_with('['))
+            .filter_map(|l| l.split_once(".workspace").map(|(name, _)| name.trim()))
+            .collect();
+        assert_eq!(declared, SDK_DEPENDENCIES);
     }
 
     #[test]
