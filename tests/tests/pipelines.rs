@@ -161,9 +161,22 @@ fn the_orders_pipelines_also_run_on_tansu() {
 fn a_killed_sabot_loses_nothing() {
     let broker = kafka();
     let run = OrdersRun::new(broker, 3);
-    const N: u64 = 40_000;
-    let records: Vec<TestRecord> = (0..N).map(order).collect();
-    broker.produce(&run.input, &records);
+    // A stream that keeps coming while sabot is killed: chunks of 500
+    // orders, 100 ms apart, until the kills are over.
+    let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let producer = {
+        let (streaming, input) = (streaming.clone(), run.input.clone());
+        std::thread::spawn(move || {
+            let mut produced = 0u64;
+            while streaming.load(std::sync::atomic::Ordering::Acquire) && produced < 200_000 {
+                let chunk: Vec<TestRecord> = (produced..produced + 500).map(order).collect();
+                broker.produce(&input, &chunk);
+                produced += 500;
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            produced
+        })
+    };
 
     // Kill it several times mid-stream, then let it finish.
     for (round, delay_ms) in [700u64, 1100, 900].into_iter().enumerate() {
@@ -178,12 +191,12 @@ fn a_killed_sabot_loses_nothing() {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("sabot starts");
-        // Wait until it has written something (or a bounded while).
+        // Wait until it has written something, then a little more.
         let before = run.file_lines().len();
-        let deadline = std::time::Instant::now() + Duration::from_secs(30);
-        while run.file_lines().len() == before && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        assert!(
+            wait_until(Duration::from_secs(60), || run.file_lines().len() > before),
+            "round {round}: nothing was written"
+        );
         std::thread::sleep(Duration::from_millis(delay_ms / 4));
         // SAFETY: the pid is of the child this test started and still owns.
         unsafe { libc::kill(child.id() as i32, libc::SIGKILL) };
@@ -193,6 +206,8 @@ fn a_killed_sabot_loses_nothing() {
             run.file_lines().len()
         );
     }
+    streaming.store(false, std::sync::atomic::Ordering::Release);
+    let n = producer.join().expect("the producer thread");
     let out = sabot(
         &[
             "run",
@@ -210,7 +225,7 @@ fn a_killed_sabot_loses_nothing() {
     for v in &lines {
         *counts.entry(v["id"].as_u64().expect("id")).or_default() += 1;
     }
-    let kept: BTreeSet<u64> = (0..N).filter(|i| is_kept(*i)).collect();
+    let kept: BTreeSet<u64> = (0..n).filter(|i| is_kept(*i)).collect();
     let missing: Vec<&u64> = kept.iter().filter(|i| !counts.contains_key(i)).collect();
     assert!(
         missing.is_empty(),
@@ -368,7 +383,11 @@ fn github_webhooks_come_through_intact_or_dead_lettered_with_a_reason() {
     // them come through. Inferred from the first 40 only, the records
     // with fields those lacked are dead-lettered, naming the field.
     let everything = run_webhooks(broker, &topic, &payloads, &positions, 1000);
-    assert_eq!(everything, Vec::<String>::new(), "no record is dead-lettered");
+    assert_eq!(
+        everything,
+        Vec::<String>::new(),
+        "no record is dead-lettered"
+    );
     let dead = run_webhooks(broker, &topic, &payloads, &positions, 40);
     assert!(
         !dead.is_empty() && dead.len() < payloads.len(),
