@@ -913,6 +913,185 @@ async fn metrics_count_per_task() {
     }
 }
 
+/// The value of the series whose line starts with `series` (its name and
+/// labels), if the text has it.
+fn sample(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Scrape `/metrics` until two scrapes in a row are the same, so the
+/// figures read from it belong together.
+async fn settled_metrics(server: &Server) -> String {
+    let mut last = String::new();
+    eventually("the metrics to settle", async || {
+        let (_, _, text) = server.request("GET", "/metrics", None, &[]).await;
+        let settled = text == last;
+        last = text.clone();
+        settled.then_some(text)
+    })
+    .await
+}
+
+/// A datagen → file pipeline of `records` records (unbounded when `None`)
+/// through the `mask` plugin, under the transform name `transform`.
+fn masked_config(file: &Path, records: Option<u64>, transform: &str) -> Value {
+    let mut source = json!({ "seed": 7 });
+    match records {
+        Some(n) => source["records"] = json!(n),
+        None => source["rate"] = json!(200),
+    }
+    json!({
+        "apiVersion": "sabot/v1",
+        "source": { "datagen": source },
+        "transforms": [{
+            "plugin": "mask",
+            "name": transform,
+            "config": { "fields": ["customer.email"] },
+        }],
+        "sink": { "file": { "path": file.display().to_string(), "sync": false } },
+        "batch": { "max_records": 10, "max_wait": "20ms" },
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_show_batch_latency_and_time_in_each_transform() {
+    let server = Server::new();
+    let config = masked_config(&server.out("timed.jsonl"), Some(1200), "hide");
+    let (status, body) = server
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "timed", "config": config })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let task = "connector=\"timed\",task=\"0\"";
+    eventually("every record written", async || {
+        let (_, _, text) = server.request("GET", "/metrics", None, &[]).await;
+        (sample(&text, &format!("sabot_records_out_total{{{task}}}")) == Some(1200.0)).then_some(())
+    })
+    .await;
+    let text = settled_metrics(&server).await;
+
+    let batches = sample(&text, &format!("sabot_batches_total{{{task}}}")).expect("batches");
+    // The first batch is as large as the schema inference wants (1000
+    // records), the rest hold at most 10.
+    assert!(batches >= 21.0, "{batches} batches");
+
+    // The histogram: one bucket per bound and `+Inf`, cumulative, ending
+    // at the count, which is the number of batches.
+    assert!(text.contains(
+        "# HELP sabot_batch_latency_seconds Time from a batch being polled from the source \
+         until it is handed to the sink.\n# TYPE sabot_batch_latency_seconds histogram\n"
+    ));
+    let prefix = format!("sabot_batch_latency_seconds_bucket{{{task},le=\"");
+    let buckets: Vec<(String, f64)> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .map(|rest| {
+            let (le, value) = rest.split_once("\"} ").expect("a bucket line");
+            (le.to_owned(), value.parse().expect("a count"))
+        })
+        .collect();
+    let bounds: Vec<&str> = buckets.iter().map(|(le, _)| le.as_str()).collect();
+    assert_eq!(
+        bounds,
+        [
+            "0.001", "0.005", "0.01", "0.025", "0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "10",
+            "+Inf"
+        ]
+    );
+    assert!(
+        buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+        "buckets are cumulative: {buckets:?}"
+    );
+    assert_eq!(buckets.last().map(|(_, n)| *n), Some(batches));
+    assert_eq!(
+        sample(
+            &text,
+            &format!("sabot_batch_latency_seconds_count{{{task}}}")
+        ),
+        Some(batches)
+    );
+    let sum = sample(&text, &format!("sabot_batch_latency_seconds_sum{{{task}}}")).expect("a sum");
+    assert!(sum > 0.0, "{sum}");
+
+    // The transform was called once per batch, and took some time.
+    let hide = format!("{task},transform=\"hide\"");
+    assert!(text.contains("# TYPE sabot_transform_calls_total counter\n"));
+    assert!(text.contains("# TYPE sabot_transform_seconds_total counter\n"));
+    assert_eq!(
+        sample(&text, &format!("sabot_transform_calls_total{{{hide}}}")),
+        Some(batches)
+    );
+    let seconds = sample(&text, &format!("sabot_transform_seconds_total{{{hide}}}"))
+        .expect("time in the transform");
+    assert!(seconds > 0.0, "{seconds}");
+
+    // Generated records have no partitions to lag behind: the family is
+    // there, without series.
+    assert!(text.contains("# TYPE sabot_consumer_lag_records gauge\n"));
+    assert!(!text.contains("sabot_consumer_lag_records{"), "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn time_in_a_transform_is_kept_by_name_across_live_swaps() {
+    let server = Server::new();
+    let file = server.out("swapped.jsonl");
+    let (status, body) = server
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "swapped", "config": masked_config(&file, None, "hide") })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let calls = async |transform: &str| {
+        let (_, _, text) = server.request("GET", "/metrics", None, &[]).await;
+        sample(
+            &text,
+            &format!(
+                "sabot_transform_calls_total{{connector=\"swapped\",task=\"0\",transform=\"{transform}\"}}"
+            ),
+        )
+    };
+    eventually("calls of `hide`", async || {
+        calls("hide").await.filter(|n| *n > 0.0)
+    })
+    .await;
+
+    // Renamed: the new name counts from its first call; the old one keeps
+    // its figure.
+    let config = masked_config(&file, None, "mask-email");
+    let (status, body) = server
+        .call("PUT", "/connectors/swapped/config", Some(config))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually("calls of `mask-email`", async || {
+        calls("mask-email").await.filter(|n| *n > 0.0)
+    })
+    .await;
+    let hide_before = calls("hide").await.expect("`hide` is still shown");
+
+    // Back under the first name: its counter goes on from where it was.
+    let config = masked_config(&file, None, "hide");
+    let (status, body) = server
+        .call("PUT", "/connectors/swapped/config", Some(config))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    eventually("more calls of `hide`", async || {
+        calls("hide").await.filter(|n| *n > hide_before)
+    })
+    .await;
+    let status = server
+        .call("GET", "/connectors/swapped/status", None)
+        .await
+        .1;
+    assert_eq!(status["tasks"][0]["state"], json!("RUNNING"), "{status}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_lists_every_route() {
     let server = Server::new();

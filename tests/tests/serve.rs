@@ -175,6 +175,31 @@ fn produce(topic: &str, ids: std::ops::Range<u64>) {
     kafka().produce(topic, &records);
 }
 
+/// Connector `name`'s consumer lag in partition 0 of `topic`, as
+/// `GET /metrics` shows it, if it shows it.
+fn lag_of(serve: &Serve, name: &str, topic: &str) -> Option<u64> {
+    let (status, body) = serve.call("GET", "/metrics", None);
+    assert_eq!(status, 200, "{body}");
+    let series = format!(
+        "sabot_consumer_lag_records{{connector=\"{name}\",task=\"0\",topic=\"{topic}\",partition=\"0\"}} "
+    );
+    body.as_str()?
+        .lines()
+        .find_map(|l| l.strip_prefix(&series))
+        .and_then(|v| v.parse().ok())
+}
+
+/// Wait (a bounded while: the source works its lag out about once a
+/// second) until `lag_of` is `want`; the last value seen otherwise.
+fn wait_for_lag(serve: &Serve, name: &str, topic: &str, want: u64) -> Option<u64> {
+    let mut seen = None;
+    wait_until(Duration::from_secs(20), || {
+        seen = lag_of(serve, name, topic);
+        seen == Some(want)
+    });
+    seen
+}
+
 fn expected(ids: std::ops::Range<u64>) -> Vec<Value> {
     ids.map(|i| json!({ "id": i, "item": format!("box-{i}") }))
         .collect()
@@ -215,6 +240,7 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
         "records reach the file"
     );
     assert_eq!(lines(&out), expected(0..5));
+    assert_eq!(wait_for_lag(&serve, &name, &topic, 0), Some(0), "caught up");
 
     // Paused: nothing more is consumed.
     assert_eq!(
@@ -225,9 +251,23 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
         serve.state_of(&name),
         ("PAUSED".to_owned(), vec!["PAUSED".to_owned()])
     );
-    produce(&topic, 5..10);
+    // The lag grows by exactly the records produced meanwhile: those
+    // produced right after the pause, and those produced long after it,
+    // when no fetch in flight can bring their partition's end.
+    produce(&topic, 5..7);
+    assert_eq!(
+        wait_for_lag(&serve, &name, &topic, 2),
+        Some(2),
+        "lag while paused"
+    );
     std::thread::sleep(Duration::from_secs(3));
     assert_eq!(lines(&out).len(), 5, "a paused connector wrote records");
+    produce(&topic, 7..10);
+    assert_eq!(
+        wait_for_lag(&serve, &name, &topic, 5),
+        Some(5),
+        "lag while paused"
+    );
     assert_eq!(
         serve.state_of(&name),
         ("PAUSED".to_owned(), vec!["PAUSED".to_owned()])
@@ -247,6 +287,11 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
         serve.state_of(&name),
         ("RUNNING".to_owned(), vec!["RUNNING".to_owned()])
     );
+    assert_eq!(
+        wait_for_lag(&serve, &name, &topic, 0),
+        Some(0),
+        "caught up again"
+    );
 
     // Paused again, the server restarts: the connector comes back paused,
     // with the config it was given.
@@ -265,7 +310,13 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
     );
 
     // Resumed after the restart: it goes on from its committed offsets.
+    // Before, having read nothing yet, its lag counts from them.
     produce(&topic, 10..12);
+    assert_eq!(
+        wait_for_lag(&serve, &name, &topic, 2),
+        Some(2),
+        "lag after a restart, paused"
+    );
     assert_eq!(
         serve.call("PUT", &format!("/connectors/{name}/resume"), None),
         (202, Value::Null)
@@ -275,6 +326,11 @@ fn a_connector_over_rest_pauses_resumes_and_survives_a_restart() {
         "records after the restart"
     );
     assert_eq!(lines(&out), expected(0..12));
+    assert_eq!(
+        wait_for_lag(&serve, &name, &topic, 0),
+        Some(0),
+        "caught up after the restart"
+    );
 
     // Deleted: gone from the API and from the state folder.
     assert_eq!(

@@ -949,7 +949,8 @@ async fn list_plugins(
     plugins::list(state, RawQuery(query)).await
 }
 
-/// `GET /metrics`: Prometheus text, one series per connector task.
+/// `GET /metrics`: Prometheus text of every task's counters, batch
+/// latency, time in transforms and consumer lag ([`super::metrics`]).
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut rows = Vec::new();
     for name in state.inner.worker.names() {
@@ -957,68 +958,14 @@ async fn metrics(State(state): State<AppState>) -> Response {
             rows.push((name, tasks));
         }
     }
-    let series: [Series; 6] = [
-        (
-            "sabot_records_in_total",
-            "Records read from the source.",
-            |s| s.records_in,
-        ),
-        (
-            "sabot_records_out_total",
-            "Records written to the sink.",
-            |s| s.records_out,
-        ),
-        (
-            "sabot_dead_lettered_total",
-            "Bad records sent to the dead-letter topic.",
-            |s| s.dead_lettered,
-        ),
-        (
-            "sabot_filtered_total",
-            "Records dropped by transforms.",
-            |s| s.filtered,
-        ),
-        ("sabot_batches_total", "Batches processed.", |s| s.batches),
-        ("sabot_commits_total", "Offset commits.", |s| s.commits),
-    ];
-    let mut text = String::new();
-    for (metric, help, read) in series {
-        text.push_str(&format!(
-            "# HELP {metric} {help}\n# TYPE {metric} counter\n"
-        ));
-        for (name, tasks) in &rows {
-            for (task, snapshot) in tasks {
-                text.push_str(&format!(
-                    "{metric}{{connector=\"{}\",task=\"{task}\"}} {}\n",
-                    label(name),
-                    read(snapshot)
-                ));
-            }
-        }
-    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        text,
+        super::metrics::render(&rows),
     )
         .into_response()
-}
-
-/// A metric: its name, its help text, and how to read it from a snapshot.
-type Series = (
-    &'static str,
-    &'static str,
-    fn(&crate::runtime::Snapshot) -> u64,
-);
-
-/// A Prometheus label value, escaped.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
 }
 
 /// `GET /openapi.json`.

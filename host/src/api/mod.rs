@@ -29,6 +29,7 @@
 pub mod dialect;
 mod error;
 mod handlers;
+mod metrics;
 mod offsets;
 mod plugins;
 pub mod redact;

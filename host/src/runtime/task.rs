@@ -25,7 +25,7 @@ use arrow_array::{Array, RecordBatch};
 use super::ack::{BatchAck, lock};
 use super::dead_letter::{BadRecord, DeadLetter};
 use super::decode::{DecodeFailure, Decoder};
-use super::metrics::Metrics;
+use super::metrics::{Metrics, PluginTime};
 use super::offsets::{OffsetTracker, TopicPartition};
 use crate::config::BadRecordPolicy;
 use crate::plan::{SinkPlan, SourcePlan, TaskPlan};
@@ -223,10 +223,15 @@ struct Task<'a> {
     tracker: Arc<Mutex<OffsetTracker>>,
     source: Box<dyn Source>,
     decoder: Decoder,
-    transforms: Vec<(String, Transform)>,
+    /// Each transform: its name, its instance, and the counter of the
+    /// time spent in it (kept by name across swaps).
+    transforms: Vec<(String, Transform, Arc<PluginTime>)>,
     sink: Box<dyn Sink>,
     dead_letter: Option<DeadLetter>,
     next_batch: u64,
+    /// When the source handed over the records being processed: where a
+    /// batch's latency starts.
+    polled_at: Instant,
     last_commit: Instant,
     committed: BTreeMap<TopicPartition, i64>,
 }
@@ -272,7 +277,7 @@ impl<'a> Task<'a> {
                 &plan.pipeline,
             )
             .map_err(|e| TaskError::Start(e.to_string()))?;
-            transforms.push((t.name.clone(), instance));
+            transforms.push((t.name.clone(), instance, metrics.plugin(&t.name)));
         }
         Ok(Task {
             plan,
@@ -284,6 +289,7 @@ impl<'a> Task<'a> {
             sink,
             dead_letter,
             next_batch: 0,
+            polled_at: Instant::now(),
             last_commit: Instant::now(),
             committed: BTreeMap::new(),
         })
@@ -314,6 +320,12 @@ impl<'a> Task<'a> {
             let want = self.decoder.records_wanted(self.plan.max_records);
             let status = self.source.poll_batch(want, self.plan.max_wait, &mut raw)?;
             self.check_failure()?;
+            // The records are the task's from here: their batches'
+            // latency starts now.
+            self.polled_at = Instant::now();
+            if let Some(lag) = self.source.lag() {
+                self.metrics.set_lag(lag);
+            }
 
             if raw.is_empty() {
                 self.sink.tick().map_err(TaskError::Sink)?;
@@ -398,7 +410,9 @@ impl<'a> Task<'a> {
                 t.grants.clone(),
                 &self.plan.pipeline,
             ) {
-                Ok(instance) => fresh.push((t.name.clone(), instance)),
+                Ok(instance) => {
+                    fresh.push((t.name.clone(), instance, self.metrics.plugin(&t.name)))
+                }
                 Err(e) => {
                     tracing::error!(
                         pipeline = %self.plan.pipeline,
@@ -442,13 +456,16 @@ impl<'a> Task<'a> {
 
         let dead_lettering =
             self.plan.policy == BadRecordPolicy::DeadLetter && self.dead_letter.is_some();
-        for (name, transform) in &mut self.transforms {
+        for (name, transform, time) in &mut self.transforms {
             if batch.num_rows() == 0 {
                 break;
             }
             let rows_in = batch.num_rows();
             let mut index: Option<OriginIndex> = None;
-            let output = match transform.apply(&batch) {
+            let started = Instant::now();
+            let applied = transform.apply(&batch);
+            time.record(started.elapsed());
+            let output = match applied {
                 Ok(output) => output,
                 Err(e) if dead_lettering => {
                     // The plugin failed on the whole batch (a trap, a
@@ -588,6 +605,7 @@ impl<'a> Task<'a> {
         }
         ack.seal();
         Metrics::add(&self.metrics.batches, 1);
+        self.metrics.batch_latency.observe(self.polled_at.elapsed());
         Ok(())
     }
 

@@ -6,8 +6,12 @@
 //! batches of those partitions, commits what is done for them, and drops
 //! the rest, so the partitions' next owner starts exactly after the last
 //! acknowledged record.
+//!
+//! The source also works out its consumer lag, at most once per
+//! [`LAG_REFRESH`]; [`Lag`] says how and why that way.
 
 use std::collections::{BTreeMap, HashMap};
+use std::ffi::CString;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -23,6 +27,14 @@ use crate::config::StartPosition;
 use crate::record::{Header, RawRecord};
 use crate::runtime::ack::lock;
 use crate::runtime::offsets::{OffsetTracker, TopicPartition};
+
+/// How often a Kafka source works out its consumer lag.
+const LAG_REFRESH: Duration = Duration::from_secs(1);
+
+/// How long a broker may take to answer what the lag needs to ask: the
+/// partitions' ends while paused, the committed offsets of a new
+/// assignment. The task waits for the answer, so it stays short.
+const LAG_QUERY_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Everything needed to start a Kafka consumer.
 #[derive(Debug, Clone)]
@@ -165,6 +177,42 @@ fn commit_sync(
     consumer.commit(&list, CommitMode::Sync)
 }
 
+/// `partitions`, each at `offset`.
+fn to_list_at(
+    partitions: &[TopicPartition],
+    offset: Offset,
+) -> Result<TopicPartitionList, KafkaError> {
+    let mut list = TopicPartitionList::with_capacity(partitions.len());
+    for (topic, partition) in partitions {
+        list.add_partition_offset(topic, *partition, offset)?;
+    }
+    Ok(list)
+}
+
+/// The high watermark librdkafka kept from the last fetch response for
+/// `tp`, without asking the broker; `None` before the first response.
+fn kept_high_watermark(consumer: &BaseConsumer<SourceContext>, tp: &TopicPartition) -> Option<i64> {
+    // rust-rdkafka wraps only the variant that asks the broker
+    // (`fetch_watermarks`); this one reads librdkafka's copy.
+    let topic = CString::new(tp.0.as_bytes()).ok()?;
+    let (mut low, mut high) = (-1i64, -1i64);
+    // SAFETY: the client pointer stays valid while `consumer` lives, which
+    // is past this call; `topic` is a NUL-terminated string librdkafka only
+    // reads during the call; `low` and `high` are valid for one `i64`
+    // write each. librdkafka locks the partition itself while reading.
+    let err = unsafe {
+        rdkafka::bindings::rd_kafka_get_watermark_offsets(
+            consumer.client().native_ptr(),
+            topic.as_ptr(),
+            tp.1,
+            &mut low,
+            &mut high,
+        )
+    };
+    (err == rdkafka::bindings::rd_kafka_resp_err_t::RD_KAFKA_RESP_ERR_NO_ERROR && high >= 0)
+        .then_some(high)
+}
+
 fn to_list(offsets: &[(Arc<str>, i32, i64)]) -> Result<TopicPartitionList, KafkaError> {
     let mut list = TopicPartitionList::with_capacity(offsets.len());
     for (topic, partition, offset) in offsets {
@@ -185,6 +233,53 @@ pub struct KafkaSource {
     feed_counts: bool,
     pipeline: String,
     paused: bool,
+    lag: Lag,
+}
+
+/// What a Kafka source keeps to work out its consumer lag: for each
+/// assigned partition, its end minus the consumer's position.
+///
+/// The position is librdkafka's own: the offset after the last record it
+/// handed to the task (transaction markers skipped over), known without
+/// asking anyone. The end is the partition's high watermark, which every
+/// fetch response carries and librdkafka keeps, so while the source
+/// fetches, reading it costs no request at all — whatever the scrape rate.
+/// A paused partition is not fetched, though, and its kept watermark
+/// stands still while records arrive; so while paused the source asks the
+/// partitions' leaders for their end offsets instead (one `ListOffsets`
+/// request per leader, once per [`LAG_REFRESH`], while the task has
+/// nothing else to do). With `isolation.level=read_committed`,
+/// librdkafka's default, that answer is the last stable offset, which
+/// differs from the high watermark only while a transaction is open.
+/// librdkafka's statistics (`consumer_lag`) would not do: they are also
+/// built from fetch responses, and measure from the committed offset.
+///
+/// The highest end seen of a partition is kept until it is revoked, so
+/// its lag does not drop while the first fetch after a resume is on its
+/// way. A partition the task has read nothing from since it was assigned
+/// has no position yet; the group's committed offset, asked once per
+/// assignment, stands in for it. With neither, the partition has no
+/// figure until its first record.
+#[derive(Debug, Default)]
+struct Lag {
+    /// When the lag was last worked out.
+    last: Option<Instant>,
+    /// The highest end seen of each assigned partition.
+    ends: HashMap<TopicPartition, i64>,
+    /// The group's committed offsets of the partitions in `asked`.
+    committed: HashMap<TopicPartition, i64>,
+    /// The (sorted) assignment `committed` was asked for.
+    asked: Vec<TopicPartition>,
+}
+
+impl Lag {
+    /// Keep `end` for `tp` if it is further than what was seen.
+    fn saw_end(&mut self, tp: &TopicPartition, end: i64) {
+        if end >= 0 {
+            let kept = self.ends.entry(tp.clone()).or_insert(end);
+            *kept = (*kept).max(end);
+        }
+    }
 }
 
 impl KafkaSource {
@@ -243,7 +338,86 @@ impl KafkaSource {
             feed_counts: spec.start == StartPosition::Earliest,
             pipeline: spec.pipeline.clone(),
             paused: false,
+            lag: Lag::default(),
         })
+    }
+
+    /// The shared name of `topic`.
+    fn topic_name(&mut self, topic: &str) -> Arc<str> {
+        match self.topics.get(topic) {
+            Some(t) => t.clone(),
+            None => {
+                let t: Arc<str> = Arc::from(topic);
+                self.topics.insert(topic.to_owned(), t.clone());
+                t
+            }
+        }
+    }
+
+    /// The lag of every assigned partition with a known position and end;
+    /// see [`Lag`].
+    fn work_out_lag(&mut self) -> Result<BTreeMap<TopicPartition, u64>, KafkaError> {
+        let positions = self.consumer.position()?;
+        let mut assigned: Vec<(TopicPartition, Option<i64>)> = Vec::new();
+        for e in positions.elements() {
+            let position = match e.offset() {
+                Offset::Offset(o) if o >= 0 => Some(o),
+                _ => None,
+            };
+            assigned.push(((self.topic_name(e.topic()), e.partition()), position));
+        }
+        assigned.sort();
+        let partitions: Vec<TopicPartition> = assigned.iter().map(|(tp, _)| tp.clone()).collect();
+        self.lag
+            .ends
+            .retain(|tp, _| partitions.binary_search(tp).is_ok());
+
+        for tp in &partitions {
+            if let Some(high) = kept_high_watermark(&self.consumer, tp) {
+                self.lag.saw_end(tp, high);
+            }
+        }
+        if self.paused && !partitions.is_empty() {
+            let ends = self
+                .consumer
+                .offsets_for_times(to_list_at(&partitions, Offset::End)?, LAG_QUERY_TIMEOUT)?;
+            for e in ends.elements() {
+                if let (Ok(()), Offset::Offset(end)) = (e.error(), e.offset()) {
+                    let tp = (self.topic_name(e.topic()), e.partition());
+                    self.lag.saw_end(&tp, end);
+                }
+            }
+        }
+
+        if self.lag.asked != partitions && assigned.iter().any(|(_, p)| p.is_none()) {
+            let list = to_list_at(&partitions, Offset::Invalid)?;
+            match self.consumer.committed_offsets(list, LAG_QUERY_TIMEOUT) {
+                Ok(committed) => {
+                    self.lag.committed.clear();
+                    for e in committed.elements() {
+                        if let Offset::Offset(o) = e.offset() {
+                            let tp = (self.topic_name(e.topic()), e.partition());
+                            self.lag.committed.insert(tp, o);
+                        }
+                    }
+                    self.lag.asked = partitions;
+                }
+                Err(e) => tracing::debug!(
+                    pipeline = %self.pipeline,
+                    error = %e,
+                    "cannot read the committed offsets; partitions not read from yet have no lag figure"
+                ),
+            }
+        }
+
+        let mut lag = BTreeMap::new();
+        for (tp, position) in assigned {
+            let position = position.or_else(|| self.lag.committed.get(&tp).copied());
+            if let (Some(position), Some(end)) = (position, self.lag.ends.get(&tp)) {
+                lag.insert(tp, u64::try_from(end - position).unwrap_or(0));
+            }
+        }
+        Ok(lag)
     }
 
     fn is_idle(&self) -> bool {
@@ -449,6 +623,24 @@ impl Source for KafkaSource {
         self.paused = false;
         self.flags.paused.store(false, Ordering::Release);
         Ok(())
+    }
+
+    fn lag(&mut self) -> Option<BTreeMap<TopicPartition, u64>> {
+        if self.lag.last.is_some_and(|at| at.elapsed() < LAG_REFRESH) {
+            return None;
+        }
+        self.lag.last = Some(Instant::now());
+        match self.work_out_lag() {
+            Ok(lag) => Some(lag),
+            Err(e) => {
+                tracing::debug!(
+                    pipeline = %self.pipeline,
+                    error = %e,
+                    "cannot work out the consumer lag; the last figure stands"
+                );
+                None
+            }
+        }
     }
 }
 

@@ -3,16 +3,19 @@
 //! A source is driven by one task thread: [`Source::poll_batch`] fills a
 //! batch until it holds `max_records` or `max_wait` has passed, and
 //! [`Source::commit`] records how far the sink has acknowledged. Sources
-//! never commit on their own.
+//! never commit on their own. Between polls the task asks
+//! [`Source::lag`] how far behind the partitions' ends it is.
 
 pub mod datagen;
 pub mod group;
 pub mod kafka;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crate::record::RawRecord;
+use crate::runtime::offsets::TopicPartition;
 
 /// What a poll saw besides the records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,4 +74,13 @@ pub trait Source: Send {
     ///
     /// The client refused.
     fn resume(&mut self) -> Result<(), SourceError>;
+
+    /// The consumer lag: for each partition the source reads, how many
+    /// records it holds beyond the source's position. Called after every
+    /// poll; a source answers `None` when it has no fresh figure (it works
+    /// the lag out now and then, not on every call) or no partitions to
+    /// lag behind, and the last figure stands.
+    fn lag(&mut self) -> Option<BTreeMap<TopicPartition, u64>> {
+        None
+    }
 }
