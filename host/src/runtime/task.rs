@@ -48,6 +48,10 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a source must stay idle before `until_idle` ends the task.
 const IDLE_GRACE: Duration = Duration::from_millis(300);
 
+/// How long the first records of a topic are gathered for a schema to be
+/// inferred from, at most.
+const INFER_WAIT: Duration = Duration::from_secs(5);
+
 /// How long the task waits for outstanding acknowledgements when it stops.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -318,7 +322,25 @@ impl<'a> Task<'a> {
 
             raw.clear();
             let want = self.decoder.records_wanted(self.plan.max_records);
-            let status = self.source.poll_batch(want, self.plan.max_wait, &mut raw)?;
+            let mut status = self.source.poll_batch(want, self.plan.max_wait, &mut raw)?;
+            if let Some(needed) = self.decoder.inferring()
+                && !raw.is_empty()
+            {
+                // The schema comes from the first `infer_records` records,
+                // not from whatever the first poll happened to bring: keep
+                // reading until there are that many, the source has no
+                // more, a few seconds have passed, or the task is asked to
+                // pause or stop.
+                let deadline = Instant::now() + INFER_WAIT;
+                while raw.len() < needed
+                    && !status.idle
+                    && Instant::now() < deadline
+                    && !control.stop.load(Ordering::Acquire)
+                    && !control.paused.load(Ordering::Acquire)
+                {
+                    status = self.source.poll_batch(want, self.plan.max_wait, &mut raw)?;
+                }
+            }
             self.check_failure()?;
             // The records are the task's from here: their batches'
             // latency starts now.
