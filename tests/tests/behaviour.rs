@@ -261,6 +261,71 @@ fn the_stdout_sink_prints_one_object_per_line() {
 }
 
 #[test]
+fn until_idle_ends_for_a_member_that_owns_no_partition() {
+    let broker = kafka();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let topic = broker.new_topic("lonely", 1);
+    broker.produce(&topic, &(10..20u64).map(order).collect::<Vec<TestRecord>>());
+    let group = unique_name("lonely");
+    let pipeline = |name: &str, subscription: &str, out: &str| {
+        write(
+            dir.path(),
+            &format!("{name}.yaml"),
+            &format!(
+                "apiVersion: sabot/v1\nname: {name}\nsource:\n  kafka:\n    brokers: {}\n    {subscription}\n\
+                 \x20   group: {group}\n    properties: {{ session.timeout.ms: {} }}\n\
+                 sink:\n  file: {{ path: {out} }}\n",
+                broker.bootstrap(),
+                broker.session_timeout_ms()
+            ),
+        )
+    };
+
+    // A pattern no topic matches: nothing to read, so the run ends.
+    let nothing = pipeline(
+        "nothing",
+        "topics_regex: \"^no-topic-is-named-like-this-.*\"",
+        &dir.path().join("nothing.jsonl").display().to_string(),
+    );
+    let out = sabot(&["run", &nothing, "--until-idle", "--progress", "0"], &[]);
+    assert_success(&out);
+    assert!(
+        !dir.path().join("nothing.jsonl").exists()
+            || lines_of(&dir.path().join("nothing.jsonl")).is_empty()
+    );
+
+    // One partition, two members: the one holding it keeps running; the
+    // other is given nothing, and `--until-idle` ends it.
+    let first_file = dir.path().join("first.jsonl");
+    let first = pipeline(
+        "first",
+        &format!("topics: [{topic}]"),
+        &first_file.display().to_string(),
+    );
+    let holder = spawn(&first, &[]);
+    assert!(
+        wait_until(Duration::from_secs(60), || lines_of(&first_file).len()
+            == 10),
+        "the first member read the partition"
+    );
+    let second_file = dir.path().join("second.jsonl");
+    let second = pipeline(
+        "second",
+        &format!("topics: [{topic}]"),
+        &second_file.display().to_string(),
+    );
+    let out = sabot(&["run", &second, "--until-idle", "--progress", "0"], &[]);
+    assert_success(&out);
+    assert!(
+        lines_of(&second_file).is_empty(),
+        "nothing was left to read"
+    );
+    let out = terminate(holder);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(lines_of(&first_file).len(), 10);
+}
+
+#[test]
 fn every_command_has_help() {
     for args in [&["--help"][..], &["run", "--help"], &["validate", "--help"]] {
         let out = sabot(args, &[]);

@@ -75,6 +75,13 @@ struct Shared {
     revoked: Vec<TopicPartition>,
     /// Partitions at their end (set on EOF, cleared by a record).
     eof: HashMap<TopicPartition, bool>,
+    /// The group has given this member an assignment, possibly empty: a
+    /// member left without partitions (more members than partitions, or a
+    /// pattern no topic matches) has nothing to read.
+    assigned: bool,
+    /// The subscription is a pattern that no topic matches (yet), so the
+    /// group has nothing to assign.
+    unmatched: bool,
 }
 
 /// Flags the poll loop reads without taking the [`Shared`] lock.
@@ -91,6 +98,8 @@ struct Flags {
 /// The consumer's context: handles rebalances.
 struct SourceContext {
     pipeline: String,
+    /// The subscription is a pattern, not a list of topics.
+    pattern: bool,
     tracker: Arc<Mutex<OffsetTracker>>,
     shared: Arc<Mutex<Shared>>,
     flags: Arc<Flags>,
@@ -104,7 +113,28 @@ impl ClientContext for SourceContext {
         {
             return;
         }
+        if self.no_topic_matches(&error) {
+            tracing::info!(pipeline = %self.pipeline, reason, "no topic matches the subscription's pattern yet");
+            return;
+        }
         tracing::warn!(pipeline = %self.pipeline, %error, reason, "kafka consumer error");
+    }
+}
+
+impl SourceContext {
+    /// Whether `error` says that no topic matches the subscription's
+    /// pattern; if so, this member has nothing to read until one appears.
+    fn no_topic_matches(&self, error: &KafkaError) -> bool {
+        let unmatched = self.pattern
+            && error.rdkafka_error_code()
+                == Some(rdkafka::types::RDKafkaErrorCode::UnknownTopicOrPartition);
+        if unmatched {
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            if shared.eof.is_empty() {
+                shared.unmatched = true;
+            }
+        }
+        unmatched
     }
 }
 
@@ -140,6 +170,8 @@ impl ConsumerContext for SourceContext {
             }
         }
         let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        // Until the new assignment comes, this member's share is unknown.
+        shared.assigned = false;
         for tp in &partitions {
             shared.eof.remove(tp);
         }
@@ -155,6 +187,8 @@ impl ConsumerContext for SourceContext {
                 }
             }
             let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            shared.assigned = true;
+            shared.unmatched = false;
             for e in list.elements() {
                 shared
                     .eof
@@ -313,6 +347,7 @@ impl KafkaSource {
         let flags = Arc::new(Flags::default());
         let context = SourceContext {
             pipeline: spec.pipeline.clone(),
+            pattern: spec.subscription.iter().any(|t| t.starts_with('^')),
             tracker,
             shared: shared.clone(),
             flags: flags.clone(),
@@ -422,7 +457,13 @@ impl KafkaSource {
 
     fn is_idle(&self) -> bool {
         let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
-        let at_end = !shared.eof.is_empty() && shared.eof.values().all(|eof| *eof);
+        // Every partition owned is at its end; owning none counts once the
+        // group has answered.
+        let at_end = if shared.eof.is_empty() {
+            shared.assigned || shared.unmatched
+        } else {
+            shared.eof.values().all(|eof| *eof)
+        };
         drop(shared);
         let feed_done = self.feed.as_ref().is_none_or(|f| {
             f.done.load(Ordering::Acquire)
@@ -518,7 +559,9 @@ impl Source for KafkaSource {
                             message: e.to_string(),
                         });
                     }
-                    tracing::warn!(pipeline = %self.pipeline, error = %e, "kafka consumer error; retrying");
+                    if !self.consumer.context().no_topic_matches(&e) {
+                        tracing::warn!(pipeline = %self.pipeline, error = %e, "kafka consumer error; retrying");
+                    }
                 }
                 Some(Ok(message)) => {
                     since_clock += 1;
