@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::{Parser, Subcommand};
 
 use crate::config::{ConfigError, LoadedPipeline, load_file};
-use crate::embedded::EmbeddedBroker;
+use crate::embedded::{EmbeddedBroker, EmbeddedRegistry};
 use crate::plan::{PlanOptions, SinkPlan, SourcePlan, TaskPlan, plan};
 use crate::runtime::{Control, RunOptions, run_pipelines};
 use crate::transform::Engine;
@@ -187,6 +187,37 @@ fn start_embedded(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedBroker>, S
     Ok(Some(broker))
 }
 
+/// Start the embedded schema registry if any pipeline names it.
+fn start_embedded_registry(loaded: &[LoadedPipeline]) -> Result<Option<EmbeddedRegistry>, String> {
+    let embedded = |r: Option<&crate::config::RegistryConfig>| {
+        r.is_some_and(|r| r.url.trim() == crate::plan::EMBEDDED_REGISTRY)
+    };
+    let wants = |l: &LoadedPipeline| {
+        let c = &l.config;
+        let source = c.source.kafka.as_ref().map(|k| &k.format);
+        let sink = c.sink.kafka.as_ref().map(|k| &k.format);
+        embedded(c.schema_registry.as_ref())
+            || source.is_some_and(|f| {
+                embedded(f.avro.as_ref().and_then(|a| a.registry.as_ref()))
+                    || embedded(f.protobuf.as_ref().and_then(|p| p.registry.as_ref()))
+                    || embedded(f.json_schema.as_ref().and_then(|j| j.registry.as_ref()))
+            })
+            || sink.is_some_and(|f| match f {
+                crate::config::SinkFormat::Registered(r) => embedded(r.options.registry.as_ref()),
+                _ => false,
+            })
+    };
+    if !loaded.iter().any(wants) {
+        return Ok(None);
+    }
+    let registry = EmbeddedRegistry::start()?;
+    eprintln!(
+        "note: using the embedded schema registry at {} (in-memory, dev only: its schemas are gone when sabot exits)",
+        registry.url()
+    );
+    Ok(Some(registry))
+}
+
 fn engine() -> Option<Engine> {
     match Engine::new() {
         Ok(e) => Some(e),
@@ -239,10 +270,18 @@ fn run(args: RunArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let registry = match start_embedded_registry(&loaded) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = PlanOptions {
         check_brokers: true,
         connect_timeout: Duration::from_secs(args.connect_timeout),
         embedded: embedded.as_ref().map(|e| e.bootstrap().to_owned()),
+        embedded_registry: registry.as_ref().map(|r| r.url().to_owned()),
     };
     let Some(engine) = engine() else {
         return ExitCode::FAILURE;
@@ -311,6 +350,7 @@ fn run(args: RunArgs) -> ExitCode {
         }
     }
     drop(embedded);
+    drop(registry);
     if failed {
         ExitCode::FAILURE
     } else {
@@ -337,6 +377,13 @@ fn validate(args: ValidateArgs) -> ExitCode {
             }
         }
     };
+    let registry = match start_embedded_registry(&loaded) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let options = PlanOptions {
         check_brokers: !args.offline,
         connect_timeout: Duration::from_secs(args.connect_timeout),
@@ -345,6 +392,7 @@ fn validate(args: ValidateArgs) -> ExitCode {
                 .as_ref()
                 .map_or_else(|| "127.0.0.1:9".to_owned(), |e| e.bootstrap().to_owned()),
         ),
+        embedded_registry: registry.as_ref().map(|r| r.url().to_owned()),
     };
     let Some(engine) = engine() else {
         return ExitCode::FAILURE;

@@ -1,5 +1,11 @@
-//! The embedded broker: an in-memory Kafka inside this process, for the
-//! quickstart and for trying pipelines without infrastructure.
+//! The embedded broker and schema registry: an in-memory Kafka and a
+//! Confluent-compatible registry inside this process, for the quickstart and
+//! for trying pipelines without infrastructure.
+//!
+//! The registry is Sabot's own (the one `sabot serve --registry-listen`
+//! serves), on a free 127.0.0.1 port, its schemas in memory: pipelines name
+//! it `schema_registry: embedded`, and several pipelines of one run share it,
+//! so one can write Avro that another reads.
 //!
 //! It is librdkafka's mock cluster. It speaks the Kafka protocol on
 //! 127.0.0.1 ports of its own, so the ordinary source and sink clients talk
@@ -22,6 +28,65 @@ use crate::source::datagen::{OrderGenerator, Pacer};
 
 /// How far, in records, a feed may run ahead of its readers.
 const FEED_LEAD: u64 = 20_000;
+
+/// A running in-memory schema registry. Dropping it stops the registry.
+pub struct EmbeddedRegistry {
+    url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl EmbeddedRegistry {
+    /// Start a registry on a free port of 127.0.0.1, in memory.
+    ///
+    /// # Errors
+    ///
+    /// No port could be bound or no thread started.
+    pub fn start() -> Result<Self, String> {
+        let listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        let server = crate::schema::registry::server::serve_registry(listen, None)
+            .map_err(|e| format!("cannot start the embedded schema registry: {e}"))?;
+        let url = format!("http://{}", server.local_addr());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the embedded schema registry: {e}"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("embedded-registry".into())
+            .spawn(move || {
+                let shutdown = async move {
+                    let _ = stopped.await;
+                };
+                if let Err(e) = runtime.block_on(server.run_until(shutdown)) {
+                    tracing::error!(error = %e, "the embedded schema registry stopped");
+                }
+            })
+            .map_err(|e| format!("cannot start the embedded schema registry's thread: {e}"))?;
+        tracing::info!(%url, "embedded schema registry started (in-memory, dev only)");
+        Ok(EmbeddedRegistry {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Its base URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Drop for EmbeddedRegistry {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
 
 /// A running in-memory broker. Dropping it stops the broker.
 pub struct EmbeddedBroker {

@@ -145,6 +145,9 @@ pub struct PlanOptions {
     pub connect_timeout: Duration,
     /// The bootstrap servers of the embedded broker, if one is running.
     pub embedded: Option<String>,
+    /// The URL of the embedded schema registry, if one is running: what a
+    /// registry written `embedded` stands for.
+    pub embedded_registry: Option<String>,
 }
 
 impl Default for PlanOptions {
@@ -153,6 +156,7 @@ impl Default for PlanOptions {
             check_brokers: true,
             connect_timeout: Duration::from_secs(10),
             embedded: None,
+            embedded_registry: None,
         }
     }
 }
@@ -231,6 +235,7 @@ pub fn plan(
         let decoder = decoder_plan(
             &kafka.format,
             config.schema_registry.as_ref(),
+            options.embedded_registry.as_deref(),
             "source.kafka.format",
             &mut problems,
         );
@@ -333,6 +338,7 @@ pub fn plan(
             format: with_registry(
                 kafka.format.clone(),
                 config.schema_registry.as_ref(),
+                options.embedded_registry.as_deref(),
                 &mut problems,
             ),
             record_name: config.name.clone(),
@@ -437,6 +443,7 @@ fn fail(loaded: &LoadedPipeline, problems: Vec<Problem>) -> ConfigError {
 fn decoder_plan(
     format: &crate::config::FormatConfig,
     top_registry: Option<&crate::config::RegistryConfig>,
+    embedded_registry: Option<&str>,
     path: &str,
     problems: &mut Vec<Problem>,
 ) -> DecoderPlan {
@@ -470,6 +477,7 @@ fn decoder_plan(
             ));
             return DecoderPlan::Raw;
         };
+        let registry = resolve_registry(registry, embedded_registry);
         if let Err(e) = check_registry_url(&registry.url) {
             problems.push(Problem::new(format!("{path}.{name}.registry"), e));
         }
@@ -519,10 +527,33 @@ fn decoder_plan(
     }
 }
 
+/// `registry`, with the URL `embedded` replaced by the embedded
+/// registry's when one is running.
+fn resolve_registry(
+    mut registry: crate::config::RegistryConfig,
+    embedded: Option<&str>,
+) -> crate::config::RegistryConfig {
+    if registry.url.trim() == EMBEDDED_REGISTRY
+        && let Some(url) = embedded
+    {
+        registry.url = url.to_owned();
+    }
+    registry
+}
+
+/// The registry URL that names the embedded registry.
+pub const EMBEDDED_REGISTRY: &str = "embedded";
+
 /// Whether `url` can name a registry.
 fn check_registry_url(url: &str) -> Result<(), String> {
     if url.starts_with("http://") || url.starts_with("https://") {
         Ok(())
+    } else if url.trim() == EMBEDDED_REGISTRY {
+        Err(
+            "`embedded` needs the embedded schema registry, which `sabot run` and `sabot validate` \
+             start and `sabot serve` starts with `--registry-listen`; give a URL instead here"
+                .to_owned(),
+        )
     } else {
         Err(format!(
             "`{url}` is not a registry URL; write `http://HOST:PORT` or `https://HOST:PORT`"
@@ -535,6 +566,7 @@ fn check_registry_url(url: &str) -> Result<(), String> {
 fn with_registry(
     format: crate::config::SinkFormat,
     top: Option<&crate::config::RegistryConfig>,
+    embedded_registry: Option<&str>,
     problems: &mut Vec<Problem>,
 ) -> crate::config::SinkFormat {
     use crate::config::{RegisteredKind, SinkFormat};
@@ -549,6 +581,11 @@ fn with_registry(
     if f.options.registry.is_none() {
         f.options.registry = top.cloned();
     }
+    f.options.registry = f
+        .options
+        .registry
+        .take()
+        .map(|r| resolve_registry(r, embedded_registry));
     match &f.options.registry {
         None => problems.push(Problem::new(
             format!("sink.kafka.format.{name}.registry"),
@@ -618,4 +655,76 @@ fn reach(brokers: &str, timeout: Duration) -> Result<(), String> {
                 timeout.as_secs()
             )
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn loaded(text: &str) -> LoadedPipeline {
+        let (config, secret_paths) =
+            crate::config::load_str(text, Path::new(".")).expect("a valid file");
+        LoadedPipeline {
+            file: "p.yaml".into(),
+            base_dir: ".".into(),
+            config,
+            secret_paths,
+        }
+    }
+
+    const AVRO_BOTH_WAYS: &str = "apiVersion: sabot/v1\nname: p\nschema_registry: embedded\n\
+        source:\n  kafka: { brokers: 127.0.0.1:9, topics: [a], group: g, format: avro }\n\
+        sink:\n  kafka: { topic: b, format: avro }\n";
+
+    #[test]
+    fn an_embedded_registry_is_the_running_one_or_a_problem() {
+        let engine = Engine::new().expect("an engine");
+        let offline = PlanOptions {
+            check_brokers: false,
+            ..PlanOptions::default()
+        };
+        let Err(err) = plan(&loaded(AVRO_BOTH_WAYS), &engine, &offline) else {
+            panic!("planned without a registry");
+        };
+        let paths: Vec<&str> = err.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "source.kafka.format.avro.registry",
+                "sink.kafka.format.avro.registry"
+            ]
+        );
+        assert!(
+            err.problems[0]
+                .message
+                .starts_with("`embedded` needs the embedded schema registry"),
+            "{}",
+            err.problems[0].message
+        );
+
+        let running = PlanOptions {
+            embedded_registry: Some("http://127.0.0.1:18081".to_owned()),
+            ..offline
+        };
+        let planned = match plan(&loaded(AVRO_BOTH_WAYS), &engine, &running) {
+            Ok(planned) => planned,
+            Err(e) => panic!("{e}"),
+        };
+        match &planned.decoder {
+            DecoderPlan::Registered { registry, .. } => {
+                assert_eq!(registry.url, "http://127.0.0.1:18081");
+            }
+            other => panic!("not a registered decoder: {other:?}"),
+        }
+        match &planned.sink {
+            SinkPlan::Kafka(k) => match &k.format {
+                crate::config::SinkFormat::Registered(f) => assert_eq!(
+                    f.options.registry.as_ref().map(|r| r.url.as_str()),
+                    Some("http://127.0.0.1:18081")
+                ),
+                other => panic!("not a registered format: {other:?}"),
+            },
+            other => panic!("not a Kafka sink: {other:?}"),
+        }
+    }
 }

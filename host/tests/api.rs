@@ -116,6 +116,7 @@ fn state_in(dir: &Path, auth_token: Option<String>) -> AppState {
         check_brokers: false,
         connect_timeout: Duration::from_secs(1),
         embedded: None,
+        embedded_registry: None,
     })
     .expect("a worker")
     .with_id("127.0.0.1:8083".to_owned());

@@ -649,3 +649,103 @@ fn protobuf_written_with_the_subjects_latest_schema_reads_back_in_confluents_des
     ]);
     assert!(got == sent, "{}", first_difference(&sent, &got));
 }
+
+#[test]
+fn the_embedded_registry_carries_avro_between_two_pipelines_of_one_run() {
+    let broker = kafka();
+    let topic = broker.new_topic("embedded-avro", 1);
+    let dir = tempfile::tempdir().expect("a folder");
+    let out = dir.path().join("orders.jsonl");
+    const N: u64 = 500;
+    // Generated orders written as Avro, their schema registered in the
+    // embedded registry; read back from the topic with it into a file.
+    let writer = dir.path().join("writer.yaml");
+    std::fs::write(
+        &writer,
+        format!(
+            "apiVersion: sabot/v1\nname: writer\nschema_registry: embedded\n\
+             source:\n  datagen: {{ records: {N}, seed: 5 }}\n\
+             sink:\n  kafka: {{ brokers: {}, topic: {topic}, format: avro }}\n",
+            broker.bootstrap()
+        ),
+    )
+    .expect("write");
+    let reader = dir.path().join("reader.yaml");
+    std::fs::write(
+        &reader,
+        format!(
+            "apiVersion: sabot/v1\nname: reader\nschema_registry: embedded\n\
+             source:\n  kafka:\n    brokers: {}\n    topics: [{topic}]\n    group: {}\n\
+             \x20   properties: {{ session.timeout.ms: {} }}\n    format: avro\n\
+             sink:\n  file: {{ path: {} }}\n",
+            broker.bootstrap(),
+            unique_name("embedded-avro"),
+            broker.session_timeout_ms(),
+            out.display()
+        ),
+    )
+    .expect("write");
+    let log = dir.path().join("run.log");
+    let mut child = Command::new(sabot_bin())
+        .args(["run", "--progress", "0"])
+        .arg(&writer)
+        .arg(&reader)
+        .current_dir(repo_root())
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .spawn()
+        .expect("sabot runs");
+    let lines = || -> Vec<Value> {
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
+        whole
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while (lines().len() as u64) < N && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // SAFETY: the pid is of the child this test started and still owns.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = child.wait().expect("sabot exits");
+    let said = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(status.success(), "{said}");
+    assert!(
+        said.contains("note: using the embedded schema registry at http://127.0.0.1:"),
+        "{said}"
+    );
+
+    // The same orders as the generator makes, value for value.
+    let generated = Command::new(sabot_bin())
+        .args(["run", "--until-idle", "--progress", "0"])
+        .arg({
+            let file = dir.path().join("generated.yaml");
+            std::fs::write(
+                &file,
+                format!(
+                    "apiVersion: sabot/v1\nname: generated\n\
+                     source:\n  datagen: {{ records: {N}, seed: 5 }}\nsink:\n  stdout: {{}}\n"
+                ),
+            )
+            .expect("write");
+            file
+        })
+        .output()
+        .expect("sabot runs");
+    assert!(generated.status.success());
+    let expected: Vec<Value> = String::from_utf8_lossy(&generated.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(expected.len() as u64, N);
+    assert_eq!(
+        lines(),
+        expected,
+        "{}",
+        first_difference(&Value::from(expected.clone()), &Value::from(lines()))
+    );
+}

@@ -369,6 +369,10 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         check_brokers: true,
         connect_timeout: Duration::from_secs(args.connect_timeout),
         embedded: None,
+        // Connectors may name the registry this server serves `embedded`.
+        embedded_registry: registry
+            .as_ref()
+            .map(|r| format!("http://{}", r.local_addr())),
     };
     let worker = Worker::new(options)
         .map_err(|e| format!("cannot start the worker: {e}"))?
