@@ -112,13 +112,48 @@ pub struct RegistryConfig {
     pub ca_file: Option<PathBuf>,
 }
 
+/// A `NAME | { map }` spelling, read by hand rather than with
+/// `#[serde(untagged)]`: a string goes to the name variant and a map to the
+/// map variant, so the map's own errors (an unknown key with its path and
+/// the valid keys) reach the user instead of "matched no variant".
+macro_rules! name_or_map {
+    ($repr:ident { $name:ident($name_ty:ty), $map:ident($map_ty:ty) }, $expecting:literal) => {
+        impl<'de> Deserialize<'de> for $repr {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                struct Spelling;
+                impl<'de> serde::de::Visitor<'de> for Spelling {
+                    type Value = $repr;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str($expecting)
+                    }
+                    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<$repr, E> {
+                        <$name_ty>::deserialize(serde::de::value::StrDeserializer::<E>::new(v))
+                            .map($repr::$name)
+                    }
+                    fn visit_map<A: serde::de::MapAccess<'de>>(
+                        self,
+                        map: A,
+                    ) -> Result<$repr, A::Error> {
+                        <$map_ty>::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                            .map($repr::$map)
+                    }
+                }
+                d.deserialize_any(Spelling)
+            }
+        }
+    };
+}
+
 /// The two spellings of a registry: `URL`, or a map.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum RegistryRepr {
     Url(String),
     Map(RegistryMap),
 }
+
+name_or_map!(
+    RegistryRepr { Url(String), Map(RegistryMap) },
+    "a registry URL, `embedded`, or a map with `url`"
+);
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -282,14 +317,17 @@ pub struct RegistryFormatConfig {
 }
 
 /// The two spellings of a format block.
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum FormatRepr {
     /// `format: raw`
     Name(FormatName),
     /// `format: { json: {...} }`
-    Map(FormatMap),
+    Map(Box<FormatMap>),
 }
+
+name_or_map!(
+    FormatRepr { Name(FormatName), Map(Box<FormatMap>) },
+    "a format name (`json`, `raw`, `avro`, `protobuf`, `json_schema`) or a map with one of them"
+);
 
 /// A format given by name alone.
 #[derive(Deserialize)]
@@ -596,12 +634,15 @@ pub enum SubjectStrategy {
     TopicRecord,
 }
 
-#[derive(Deserialize)]
-#[serde(untagged)]
 enum SinkFormatRepr {
     Name(SinkFormatName),
-    Map(SinkFormatMap),
+    Map(Box<SinkFormatMap>),
 }
+
+name_or_map!(
+    SinkFormatRepr { Name(SinkFormatName), Map(Box<SinkFormatMap>) },
+    "a format name (`json`, `raw`, `avro`, `protobuf`, `json_schema`) or a map with one of them"
+);
 
 #[derive(Deserialize)]
 #[serde(rename_all = "snake_case")]

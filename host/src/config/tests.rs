@@ -69,6 +69,41 @@ fn unknown_keys_are_all_listed_with_a_hint() {
 }
 
 #[test]
+fn unknown_keys_inside_formats_and_registries_keep_their_paths() {
+    let text = "apiVersion: sabot/v1\nname: p\n\
+        schema_registry: { url: \"http://127.0.0.1:8081\", bearer_tokn: t }\n\
+        source:\n  kafka:\n    brokers: 127.0.0.1:9092\n    topics: [a]\n    group: g\n\
+        \x20   format: { json: { schma: infer }, avr: {} }\n\
+        sink:\n  kafka: { topic: b, format: { avro: { auto_registr: true } } }\n";
+    assert_eq!(
+        problems(text),
+        vec![
+            "schema_registry.bearer_tokn: unknown key; did you mean `bearer_token`? (valid keys \
+             here: `url`, `basic_auth`, `bearer_token`, `ca_file`)",
+            "source.kafka.format.json.schma: unknown key; did you mean `schema`? (valid keys \
+             here: `schema`, `infer_records`, `unknown_fields`)",
+            "source.kafka.format.avr: unknown key; did you mean `avro`? (valid keys here: `json`, \
+             `raw`, `avro`, `protobuf`, `json_schema`)",
+            "sink.kafka.format.avro.auto_registr: unknown key; did you mean `auto_register`? \
+             (valid keys here: `registry`, `subject_strategy`, `auto_register`, `use_latest`, \
+             `schema`, `record_name`)",
+        ]
+    );
+    // A name that is no format gets the nearest one.
+    let text = text
+        .replace("{ json: { schma: infer }, avr: {} }", "jsn")
+        .replace("bearer_tokn: t", "bearer_token: t")
+        .replace("auto_registr", "auto_register");
+    assert_eq!(
+        problems(&text),
+        vec![
+            "source.kafka.format: `jsn` is not allowed here; did you mean `json`? (one of \
+             `json`, `raw`, `avro`, `protobuf`, `json_schema`)"
+        ]
+    );
+}
+
+#[test]
 fn a_wrong_enum_value_gets_the_nearest_one() {
     let text = GOOD.replace("dead-letter,", "dead_letter,");
     assert_eq!(
