@@ -602,6 +602,187 @@ async fn plugins_are_listed_with_transforms() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plugin_config_keys_are_described() {
+    let server = Server::new();
+    // A WASM transform: the keys its `describe` gives, typed.
+    let (status, keys) = server
+        .call("GET", "/connector-plugins/filter/config", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{keys}");
+    let names: Vec<&str> = keys
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|k| k["name"].as_str())
+        .collect();
+    assert_eq!(names, ["field", "op", "value", "otherwise"]);
+    assert_eq!(keys[0]["type"], json!("STRING"));
+    assert_eq!(keys[0]["required"], json!(true));
+    assert_eq!(keys[0]["importance"], json!("HIGH"));
+    assert_eq!(keys[0]["group"], json!("filter"));
+    assert_eq!(keys[3]["default_value"], json!("\"drop\""));
+    assert!(
+        keys[0]["documentation"]
+            .as_str()
+            .is_some_and(|d| !d.is_empty()),
+        "{keys}"
+    );
+    // The same keys in the plugin list.
+    let (_, list) = server
+        .call("GET", "/connector-plugins?connectorsOnly=false", None)
+        .await;
+    let filter = list
+        .as_array()
+        .and_then(|l| l.iter().find(|p| p["class"] == "filter"))
+        .cloned()
+        .expect("filter is listed");
+    assert_eq!(filter["config"], keys);
+
+    // A connector class: the keys of the flat dialect.
+    let (status, keys) = server
+        .call("GET", "/connector-plugins/file-sink/config", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let topics = keys
+        .as_array()
+        .and_then(|k| k.iter().find(|k| k["name"] == "topics"))
+        .cloned()
+        .expect("`topics` is described");
+    assert_eq!(topics["type"], json!("STRING"));
+    assert_eq!(topics["dependents"], json!([]));
+
+    let (status, body) = server
+        .call("GET", "/connector-plugins/no-such-thing/config", None)
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error_code"], json!(404));
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("Unknown plugin no-such-thing: ")),
+        "{body}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn initial_states_show_in_the_status() {
+    let server = Server::new();
+    for (name, initial, connector, tasks) in [
+        ("starts-paused", "PAUSED", "PAUSED", json!(["PAUSED"])),
+        ("starts-stopped", "STOPPED", "STOPPED", json!([])),
+    ] {
+        let config = datagen_config(&server.out(&format!("{name}.jsonl")), 100);
+        let (status, body) = server
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({ "name": name, "config": config, "initial_state": initial })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let states = eventually(name, async || {
+            let (_, st) = server
+                .call("GET", &format!("/connectors/{name}/status"), None)
+                .await;
+            let tasks_now: Vec<Value> = st["tasks"]
+                .as_array()?
+                .iter()
+                .map(|t| t["state"].clone())
+                .collect();
+            (st["connector"]["state"] == json!(connector) && json!(tasks_now) == tasks)
+                .then_some(())
+        })
+        .await;
+        let () = states;
+    }
+    assert!(
+        !server.out("starts-paused.jsonl").exists()
+            || std::fs::read_to_string(server.out("starts-paused.jsonl"))
+                .unwrap_or_default()
+                .is_empty(),
+        "a connector created paused wrote records"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_failed_tasks_restart_when_asked() {
+    let server = Server::new();
+    // Two connectors: one whose task fails (its file cannot be created
+    // under a regular file), one healthy.
+    let blocker = server.out("a-file");
+    std::fs::write(&blocker, "x").expect("write");
+    let failing = datagen_config(&blocker.join("out.jsonl"), 100);
+    let (status, _) = server
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "failing", "config": failing })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let records_in = |metrics: &Value| -> u64 {
+        metrics
+            .as_str()
+            .unwrap_or_default()
+            .lines()
+            .find(|l| l.starts_with("sabot_records_in_total{connector=\"healthy\",task=\"0\"}"))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    server.create_datagen("healthy", 100).await;
+    eventually("records from the healthy connector", async || {
+        let (_, metrics) = server.call("GET", "/metrics", None).await;
+        (records_in(&metrics) > 0).then_some(())
+    })
+    .await;
+    eventually("the task to fail", async || {
+        let (_, st) = server.call("GET", "/connectors/failing/status", None).await;
+        (st["tasks"][0]["state"] == json!("FAILED")).then_some(())
+    })
+    .await;
+
+    // onlyFailed on the healthy one restarts nothing: its task keeps its
+    // counters. On the failing one, the failed task is restarted (and
+    // fails again, with its trace).
+    let before = server.call("GET", "/metrics", None).await;
+    let (status, body) = server
+        .call(
+            "POST",
+            "/connectors/healthy/restart?includeTasks=true&onlyFailed=true",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    assert_eq!(body["tasks"][0]["state"], json!("RUNNING"));
+    let first = records_in(&before.1);
+    assert!(first > 0, "the healthy connector moves records");
+    // A restarted task would count again from 0.
+    let (_, now) = server.call("GET", "/metrics", None).await;
+    assert!(
+        records_in(&now) >= first,
+        "the healthy task was restarted: {} after {first}",
+        records_in(&now)
+    );
+    let (status, body) = server
+        .call(
+            "POST",
+            "/connectors/failing/restart?includeTasks=true&onlyFailed=true",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let trace = eventually("the task to fail again", async || {
+        let (_, st) = server.call("GET", "/connectors/failing/status", None).await;
+        (st["tasks"][0]["state"] == json!("FAILED"))
+            .then(|| st["tasks"][0]["trace"].as_str().map(str::to_owned))
+            .flatten()
+    })
+    .await;
+    assert!(trace.contains("cannot create its directory"), "{trace}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn validate_gives_config_infos() {
     let server = Server::new();
     let mut config = flat_config();
@@ -1120,6 +1301,7 @@ async fn openapi_lists_every_route() {
         "/connectors/{name}/topics/reset",
         "/connectors/{name}/offsets",
         "/connector-plugins",
+        "/connector-plugins/{class}/config",
         "/connector-plugins/{class}/config/validate",
         "/pipelines",
         "/metrics",
@@ -1127,7 +1309,7 @@ async fn openapi_lists_every_route() {
     ] {
         assert!(paths.iter().any(|p| *p == path), "{path} is missing");
     }
-    assert_eq!(paths.len(), 20);
+    assert_eq!(paths.len(), 21);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -64,6 +64,7 @@ pub fn router(state: AppState) -> Router {
                 .delete(offsets::reset),
         )
         .route("/connector-plugins", get(list_plugins))
+        .route("/connector-plugins/{class}/config", get(plugins::config))
         .route(
             "/connector-plugins/{class}/config/validate",
             put(plugins::validate),

@@ -132,6 +132,7 @@ pub(crate) async fn list(
                         "version": info.version,
                         "description": info.description,
                         "location": file.display().to_string(),
+                        "config": plugin_config_keys(&info),
                     })),
                     Err(e) => tracing::warn!(plugin = %file.display(), error = %e, "a plugin file does not load; it is not listed"),
                 }
@@ -143,6 +144,108 @@ pub(crate) async fn list(
         out.extend(transforms);
     }
     Ok(Json(Value::Array(out)))
+}
+
+/// `GET /connector-plugins/{class}/config`: the config keys of a connector
+/// class or a WASM transform, in Kafka Connect's ConfigKeyInfo shape.
+pub(crate) async fn config(
+    State(state): State<AppState>,
+    Name(class): Name,
+) -> Result<Json<Value>, ApiError> {
+    if kind_of(&class).is_some() {
+        let keys = DEFINITIONS
+            .iter()
+            .enumerate()
+            .map(|(order, (name, group, required, default, doc))| {
+                config_key_info(name, "STRING", *required, *default, doc, group, order)
+            })
+            .collect();
+        return Ok(Json(Value::Array(keys)));
+    }
+    let s = state.clone();
+    let wanted = class.clone();
+    let info = tokio::task::spawn_blocking(move || {
+        let base_dir = s.inner.options.base_dir.clone();
+        plugin_files(&base_dir).into_iter().find_map(|file| {
+            s.inner
+                .plugins
+                .describe(&s.inner.engine, &file)
+                .ok()
+                .filter(|info| info.name == wanted)
+        })
+    })
+    .await
+    .map_err(|e| ApiError::internal("describing plugins failed", e))?;
+    match info {
+        Some(info) => Ok(Json(plugin_config_keys(&info))),
+        None => Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            format!(
+                "Unknown plugin {class}: neither a connector class (one of {}) nor a WASM transform \
+             found in the plugin path",
+                CONNECTOR_CLASSES
+                    .iter()
+                    .map(|(n, _)| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
+}
+
+/// A transform's config keys as ConfigKeyInfo entries.
+fn plugin_config_keys(info: &PluginInfo) -> Value {
+    use crate::transform::FieldType;
+    let keys = info
+        .config
+        .iter()
+        .enumerate()
+        .map(|(order, field)| {
+            let ty = match field.ty {
+                FieldType::String => "STRING",
+                FieldType::Integer => "LONG",
+                FieldType::Number => "DOUBLE",
+                FieldType::Boolean => "BOOLEAN",
+                FieldType::List => "LIST",
+                FieldType::Any => "STRING",
+            };
+            config_key_info(
+                &field.name,
+                ty,
+                field.required,
+                field.default.as_deref(),
+                &field.doc,
+                &info.name,
+                order,
+            )
+        })
+        .collect();
+    Value::Array(keys)
+}
+
+/// One ConfigKeyInfo, as Kafka Connect shows a config key.
+fn config_key_info(
+    name: &str,
+    ty: &str,
+    required: bool,
+    default: Option<&str>,
+    doc: &str,
+    group: &str,
+    order: usize,
+) -> Value {
+    json!({
+        "name": name,
+        "type": if is_secret_key(name) { "PASSWORD" } else { ty },
+        "required": required,
+        "default_value": default,
+        "importance": if required { "HIGH" } else { "MEDIUM" },
+        "documentation": doc,
+        "group": group,
+        "order_in_group": order,
+        "width": "NONE",
+        "display_name": name,
+        "dependents": [],
+    })
 }
 
 /// A known key of the flat dialect: name, group, required, default, doc.
