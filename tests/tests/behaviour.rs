@@ -109,34 +109,15 @@ fn sigterm_finishes_the_batch_commits_and_exits_zero() {
 fn sigterm_mid_stream_commits_exactly_what_was_written() {
     let broker = kafka();
     let run = OrdersRun::new(broker, 3);
-    // A stream still coming when the signal arrives: chunks of 500, 50 ms
-    // apart, each record's partition and offset kept.
-    let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let producer = {
-        let (streaming, input) = (streaming.clone(), run.input.clone());
-        std::thread::spawn(move || {
-            let mut placed: Vec<(u64, i32, i64)> = Vec::new();
-            let mut next = 0u64;
-            while streaming.load(std::sync::atomic::Ordering::Acquire) && next < 200_000 {
-                let chunk: Vec<TestRecord> = (next..next + 500).map(order).collect();
-                let positions = broker.produce(&input, &chunk);
-                for (i, (partition, offset)) in positions.into_iter().enumerate() {
-                    placed.push((next + i as u64, partition, offset));
-                }
-                next += 500;
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            placed
-        })
-    };
+    // A stream still coming when the signal arrives.
+    let stream = OrderStream::start(broker, &run.input, 500, Duration::from_millis(50));
     let child = spawn(&pipeline("orders-to-file.yaml"), &run.env);
     assert!(
         wait_until(Duration::from_secs(60), || run.file_lines().len() >= 2_000),
         "records flow"
     );
     let out = terminate(child);
-    streaming.store(false, std::sync::atomic::Ordering::Release);
-    let placed = producer.join().expect("the producer thread");
+    let placed = stream.stop();
     assert_eq!(out.status.code(), Some(0), "stderr:\n{}", stderr(&out));
     assert!(run.file_is_whole(), "the file ends in a torn line");
 

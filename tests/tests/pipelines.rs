@@ -161,22 +161,8 @@ fn the_orders_pipelines_also_run_on_tansu() {
 fn a_killed_sabot_loses_nothing() {
     let broker = kafka();
     let run = OrdersRun::new(broker, 3);
-    // A stream that keeps coming while sabot is killed: chunks of 500
-    // orders, 100 ms apart, until the kills are over.
-    let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
-    let producer = {
-        let (streaming, input) = (streaming.clone(), run.input.clone());
-        std::thread::spawn(move || {
-            let mut produced = 0u64;
-            while streaming.load(std::sync::atomic::Ordering::Acquire) && produced < 200_000 {
-                let chunk: Vec<TestRecord> = (produced..produced + 500).map(order).collect();
-                broker.produce(&input, &chunk);
-                produced += 500;
-                std::thread::sleep(Duration::from_millis(100));
-            }
-            produced
-        })
-    };
+    // A stream that keeps coming while sabot is killed.
+    let stream = OrderStream::start(broker, &run.input, 500, Duration::from_millis(100));
 
     // Kill it several times mid-stream, then let it finish.
     for (round, delay_ms) in [700u64, 1100, 900].into_iter().enumerate() {
@@ -206,8 +192,7 @@ fn a_killed_sabot_loses_nothing() {
             run.file_lines().len()
         );
     }
-    streaming.store(false, std::sync::atomic::Ordering::Release);
-    let n = producer.join().expect("the producer thread");
+    let n = stream.stop().len() as u64;
     let out = sabot(
         &[
             "run",

@@ -315,3 +315,46 @@ impl OrdersRun {
         )
     }
 }
+
+/// Orders produced to a topic in the background, in chunks a little apart,
+/// until [`OrderStream::stop`]: a stream still coming while a test acts on
+/// a running `sabot`.
+pub struct OrderStream {
+    streaming: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    producer: std::thread::JoinHandle<Vec<(u64, i32, i64)>>,
+}
+
+impl OrderStream {
+    /// Start producing [`order`]s `0, 1, …` to `topic`: `chunk` at a time,
+    /// `pause` apart, at most 200,000 in all.
+    pub fn start(broker: &'static Broker, topic: &str, chunk: u64, pause: Duration) -> Self {
+        let streaming = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let (flag, topic) = (streaming.clone(), topic.to_owned());
+        let producer = std::thread::spawn(move || {
+            let mut placed: Vec<(u64, i32, i64)> = Vec::new();
+            let mut next = 0u64;
+            while flag.load(std::sync::atomic::Ordering::Acquire) && next < 200_000 {
+                let records: Vec<TestRecord> = (next..next + chunk).map(order).collect();
+                for (i, (partition, offset)) in
+                    broker.produce(&topic, &records).into_iter().enumerate()
+                {
+                    placed.push((next + i as u64, partition, offset));
+                }
+                next += chunk;
+                std::thread::sleep(pause);
+            }
+            placed
+        });
+        OrderStream {
+            streaming,
+            producer,
+        }
+    }
+
+    /// Stop producing; every order produced, as (id, partition, offset).
+    pub fn stop(self) -> Vec<(u64, i32, i64)> {
+        self.streaming
+            .store(false, std::sync::atomic::Ordering::Release);
+        self.producer.join().expect("the producer thread")
+    }
+}
