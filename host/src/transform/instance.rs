@@ -439,7 +439,7 @@ impl Transform {
             ),
             Bindings::Batch(_) => None,
         })?;
-        records::from_records(result, batch, &mut decoder).map_err(|message| {
+        records::from_records(result, batch, &input, &mut decoder).map_err(|message| {
             TransformError::BadOutput {
                 plugin: name.to_string(),
                 message,

@@ -15,7 +15,9 @@
 //! the row's value columns as one JSON object. The records it returns are
 //! decoded back with the input's value schema; a returned value that does
 //! not decode is a [`TransformError::BadOutput`] naming the record's index
-//! in the returned list. The details are in the `records` module's docs.
+//! in the returned list. Each returned record must keep the topic, partition
+//! and offset of a record it was given (see below). The details are in the
+//! `records` module's docs.
 //!
 //! # The pieces
 //!
@@ -77,7 +79,12 @@
 //! The host does not trust a plugin's output. A batch that is not a valid
 //! Arrow IPC stream, a batch with more rows than the plugin was given, and
 //! rejections that name rows outside the input or the same row twice are
-//! all [`TransformError::BadOutput`].
+//! all [`TransformError::BadOutput`]. So, for a record plugin, are more
+//! records than it was given, and a returned record whose topic, partition
+//! and offset are not those of a record it was given, or are those of one
+//! it rejected or already returned: the host traces rows back to their
+//! original records by those three when it dead-letters them, so a record
+//! plugin may change what a record holds but not which record it is.
 
 mod bindings;
 mod cache;
@@ -89,6 +96,8 @@ mod ipc;
 mod plugin;
 mod records;
 
+#[cfg(test)]
+mod capability_tests;
 #[cfg(test)]
 mod fuel_tests;
 #[cfg(test)]

@@ -1,5 +1,5 @@
-//! Tests of the record world and of capabilities: inline WAT record-world
-//! components, and the Python example plugin.
+//! Tests of the record world: inline WAT record-world components (also
+//! used by the capability tests), and the Python example plugin.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,15 +18,15 @@ use crate::record::{self as meta, Header, RawRecord};
 
 /// What a fixture component imports beyond its own memory.
 #[derive(Default)]
-struct Imports {
+pub(super) struct Imports {
     /// Component-level imports.
-    component: String,
+    pub(super) component: String,
     /// `canon lower`s making core functions of them.
-    lowered: String,
+    pub(super) lowered: String,
     /// Import lines of the core module (module `wasi`).
-    core: String,
+    pub(super) core: String,
     /// The exports of the core instance passed as module `wasi`.
-    instance: String,
+    pub(super) instance: String,
 }
 
 /// A component exporting `record-transform`; see
@@ -170,7 +170,7 @@ fn record_plugin_wat(
 
 /// A record plugin named `name` with an accepting `init` and `transform`
 /// built by `body`, started with `grants`.
-fn start_records(
+pub(super) fn start_records(
     name: &str,
     imports: &Imports,
     grants: Grants,
@@ -358,9 +358,9 @@ fn returned_records_become_rows_with_their_metadata_and_rejections_name_input_ro
             key: Some("new-key"),
             value: Some(r#"{"amount": 1.25, "id": 7, "extra": true}"#),
             headers: &[("h", Some("v")), ("n", None)],
-            topic: "elsewhere",
-            partition: 5,
-            offset: 99,
+            topic: "orders",
+            partition: 2,
+            offset: 10,
             timestamp_ms: Some(1234),
         },
         Fixed {
@@ -381,9 +381,9 @@ fn returned_records_become_rows_with_their_metadata_and_rejections_name_input_ro
 
     let raw = [
         RawRecord {
-            topic: Arc::from("elsewhere"),
-            partition: 5,
-            offset: 99,
+            topic: Arc::from("orders"),
+            partition: 2,
+            offset: 10,
             timestamp_ms: Some(1234),
             key: Some(b"new-key".to_vec()),
             value: None,
@@ -431,17 +431,19 @@ fn a_returned_value_that_does_not_decode_is_a_bad_result_naming_the_record() {
         key: None,
         value: Some(r#"{"id": 1}"#),
         headers: &[],
-        topic: "t",
-        partition: 0,
-        offset: 0,
+        topic: "orders",
+        partition: 2,
+        offset: 10,
         timestamp_ms: None,
     };
     let bad = Fixed {
         value: Some(r#"{"id": "one"}"#),
+        offset: 11,
         ..good
     };
     let missing = Fixed {
         value: None,
+        offset: 11,
         ..good
     };
     let cases = [
@@ -483,6 +485,164 @@ fn record_rejections_outside_the_input_are_bad_results() {
     assert_eq!(
         err.to_string(),
         "plugin `far` returned a bad result: it rejected row 3 of a batch of 3 rows"
+    );
+}
+
+/// A record of topic `orders`, partition 2 at `offset`, with the value
+/// `{"id": ID}`, the offset as its id, and nothing else.
+fn order_at(offset: i64) -> Fixed<'static> {
+    let value: &'static str = match offset {
+        10 => r#"{"id": 10}"#,
+        11 => r#"{"id": 11}"#,
+        12 => r#"{"id": 12}"#,
+        _ => r#"{"id": 0}"#,
+    };
+    Fixed {
+        key: None,
+        value: Some(value),
+        headers: &[],
+        topic: "orders",
+        partition: 2,
+        offset,
+        timestamp_ms: None,
+    }
+}
+
+#[test]
+fn a_record_plugin_may_return_its_records_in_another_order() {
+    let records = [order_at(12), order_at(10)];
+    let mut transform = start_records("shuffle", &Imports::default(), Grants::default(), |d| {
+        fixed_records(d, &records, &[(1, "field `name` is missing")])
+    })
+    .unwrap();
+    let out = transform.apply(&orders_with_metadata()).unwrap();
+    let ids = out.batch.column_by_name("id").unwrap();
+    assert_eq!(ids.as_ref(), &Int64Array::from(vec![12, 10]));
+    let offsets = out.batch.column_by_name(meta::OFFSET).unwrap();
+    assert_eq!(offsets.as_ref(), &Int64Array::from(vec![12, 10]));
+    assert_eq!(
+        out.rejected,
+        vec![Rejection {
+            row: 1,
+            reason: "field `name` is missing".to_owned()
+        }]
+    );
+}
+
+#[test]
+fn a_record_plugin_returning_more_records_than_given_is_a_bad_result() {
+    let records = [order_at(10), order_at(11), order_at(12), order_at(12)];
+    let mut transform = start_records("more", &Imports::default(), Grants::default(), |d| {
+        fixed_records(d, &records, &[])
+    })
+    .unwrap();
+    let message = "plugin `more` returned a bad result: it returned 4 records for a batch of 3; \
+                   a record plugin may only keep, change or drop the records it is given";
+    let err = transform.apply(&orders_with_metadata()).unwrap_err();
+    assert!(matches!(err, TransformError::BadOutput { .. }), "{err:?}");
+    assert_eq!(err.to_string(), message);
+    // The plugin's answer is refused, but it did not crash: the same
+    // instance answers the next batch, the same way.
+    assert!(!err.is_crash());
+    let err = transform.apply(&orders_with_metadata()).unwrap_err();
+    assert_eq!(err.to_string(), message);
+}
+
+#[test]
+fn a_returned_record_must_be_one_it_was_given_not_rejected_and_returned_once() {
+    let moved = Fixed {
+        topic: "elsewhere",
+        ..order_at(10)
+    };
+    let repartitioned = Fixed {
+        partition: 3,
+        ..order_at(10)
+    };
+    let cases = [
+        (
+            "invented",
+            vec![order_at(10), order_at(99)],
+            vec![],
+            "its record 1 names topic `orders`, partition 2, offset 99, which is no record of \
+             the batch it was given; a record plugin may change a record's key, value, headers \
+             and timestamp, but must keep its topic, partition and offset as given"
+                .to_owned(),
+        ),
+        (
+            "moved",
+            vec![moved],
+            vec![],
+            "its record 0 names topic `elsewhere`, partition 2, offset 10, which is no record of \
+             the batch it was given; a record plugin may change a record's key, value, headers \
+             and timestamp, but must keep its topic, partition and offset as given"
+                .to_owned(),
+        ),
+        (
+            "repartitioned",
+            vec![order_at(11), repartitioned],
+            vec![],
+            "its record 1 names topic `orders`, partition 3, offset 10, which is no record of \
+             the batch it was given; a record plugin may change a record's key, value, headers \
+             and timestamp, but must keep its topic, partition and offset as given"
+                .to_owned(),
+        ),
+        (
+            "twice",
+            vec![order_at(11), order_at(10), order_at(11)],
+            vec![],
+            "its records 0 and 2 both name topic `orders`, partition 2, offset 11; a record \
+             plugin may return each record it is given at most once"
+                .to_owned(),
+        ),
+        (
+            "kept-rejected",
+            vec![order_at(10), order_at(12)],
+            vec![(2, "field `amount` is null")],
+            "its record 1 names topic `orders`, partition 2, offset 12, which it also rejected \
+             (row 2); a rejected record must not also be kept"
+                .to_owned(),
+        ),
+    ];
+    for (name, records, rejections, message) in cases {
+        let mut transform = start_records(name, &Imports::default(), Grants::default(), |d| {
+            fixed_records(d, &records, &rejections)
+        })
+        .unwrap();
+        let err = transform.apply(&orders_with_metadata()).unwrap_err();
+        assert!(
+            matches!(err, TransformError::BadOutput { .. }),
+            "{name}: {err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            format!("plugin `{name}` returned a bad result: {message}")
+        );
+    }
+}
+
+#[test]
+fn records_of_a_batch_without_metadata_are_named_by_their_index() {
+    let index_one = Fixed {
+        topic: "",
+        partition: 0,
+        offset: 1,
+        value: Some(r#"{"n": 50}"#),
+        ..order_at(0)
+    };
+    let mut transform = start_records("indexed", &Imports::default(), Grants::default(), |d| {
+        fixed_records(d, std::slice::from_ref(&index_one), &[])
+    })
+    .unwrap();
+    // Record 1 of a batch of two is there; its value replaces the row's.
+    assert_eq!(transform.apply(&ints(&[4, 5])).unwrap().batch, ints(&[50]));
+    // A batch of one has only record 0.
+    let err = transform.apply(&ints(&[4])).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "plugin `indexed` returned a bad result: its record 0 names topic ``, partition 0, \
+         offset 1, which is no record of the batch it was given; a record plugin may change a \
+         record's key, value, headers and timestamp, but must keep its topic, partition and \
+         offset as given"
     );
 }
 
@@ -608,108 +768,5 @@ fn the_python_plugin_rejects_values_that_are_not_objects() {
             ),
             (4, "the value is a JSON string, not an object".to_owned()),
         ]
-    );
-}
-
-/// The imports of `wasi:clocks/wall-clock.now` and
-/// `wasi:random/random.get-random-u64`, as core functions `$now` (writing
-/// seconds u64 and nanoseconds u32 at its argument) and `$random`.
-fn clock_and_random() -> Imports {
-    Imports {
-        component: r#"
-  (type $datetime (record (field "seconds" u64) (field "nanoseconds" u32)))
-  (import "wasi:clocks/wall-clock@0.2.0" (instance $clock
-    (export "datetime" (type $dt (eq $datetime)))
-    (export "now" (func (result $dt)))))
-  (import "wasi:random/random@0.2.0" (instance $random
-    (export "get-random-u64" (func (result u64)))))"#
-            .to_owned(),
-        lowered: r#"(core func $core-now (canon lower (func $clock "now") (memory $mem)))
-  (core func $core-random (canon lower (func $random "get-random-u64")))"#
-            .to_owned(),
-        core: r#"(import "wasi" "now" (func $now (param i32)))
-    (import "wasi" "random" (func $random (result i64)))"#
-            .to_owned(),
-        instance: r#"(export "now" (func $core-now)) (export "random" (func $core-random))"#
-            .to_owned(),
-    }
-}
-
-/// `transform` that returns its records when `check` (WAT leaving an i32)
-/// holds and fails the batch with `message` otherwise.
-fn echo_if(data: &mut Data, check: &str, message: &str) -> String {
-    let (ptr, len) = data.string(message);
-    let failed = data.words(&[1, ptr, len]);
-    let echo = echo(data, &[]);
-    format!("(if (result i32) {check} (then {echo}) (else (i32.const {failed})))")
-}
-
-/// WAT that holds when the wall clock reads the Unix epoch.
-const CLOCK_AT_EPOCH: &str = "(call $now (i32.const 256)) (i64.eqz (i64.load (i32.const 256)))";
-
-/// WAT that holds when the random u64 is the first of the fixed sequence.
-fn random_is_fixed() -> String {
-    let fixed = capabilities::fixed_bytes();
-    let first = i64::from_be_bytes(fixed[..8].try_into().unwrap());
-    format!("(i64.eq (call $random) (i64.const {first}))")
-}
-
-#[test]
-fn without_grants_the_wall_clock_stands_at_the_epoch_and_random_is_fixed() {
-    let body = |d: &mut Data| echo_if(d, CLOCK_AT_EPOCH, "the wall clock is running");
-    let mut transform =
-        start_records("clock", &clock_and_random(), Grants::default(), body).unwrap();
-    assert_eq!(transform.apply(&ints(&[1])).unwrap().batch, ints(&[1]));
-    assert_eq!(transform.apply(&ints(&[2])).unwrap().batch, ints(&[2]));
-
-    let body = |d: &mut Data| echo_if(d, &random_is_fixed(), "random is the host's");
-    let mut transform =
-        start_records("random", &clock_and_random(), Grants::default(), body).unwrap();
-    assert_eq!(transform.apply(&ints(&[3])).unwrap().batch, ints(&[3]));
-}
-
-#[test]
-fn a_granted_wall_clock_and_random_are_the_hosts_and_the_host_keeps_serving() {
-    let grants = Grants {
-        wall_clock: true,
-        random: true,
-        read_dir: None,
-    };
-    let body = |d: &mut Data| echo_if(d, CLOCK_AT_EPOCH, "the wall clock is running");
-    let mut transform = start_records("clock", &clock_and_random(), grants.clone(), body).unwrap();
-    let err = transform.apply(&ints(&[1])).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "plugin `clock` failed the batch: the wall clock is running"
-    );
-    // The failed batch is the plugin's answer, not a crash: it keeps serving.
-    let err = transform.apply(&ints(&[2])).unwrap_err();
-    assert!(!err.is_crash());
-
-    let body = |d: &mut Data| echo_if(d, &random_is_fixed(), "random is the host's");
-    let mut transform = start_records("random", &clock_and_random(), grants, body).unwrap();
-    let err = transform.apply(&ints(&[1])).unwrap_err();
-    assert_eq!(
-        err.to_string(),
-        "plugin `random` failed the batch: random is the host's"
-    );
-}
-
-#[test]
-fn a_granted_folder_that_cannot_be_opened_is_an_error_naming_it() {
-    let grants = Grants {
-        read_dir: Some("/nonexistent/sabot-data".into()),
-        ..Grants::default()
-    };
-    let err = start_records("reader", &Imports::default(), grants, |d| echo(d, &[])).unwrap_err();
-    assert!(
-        err.to_string()
-            .starts_with("cannot grant plugin `reader` the folder `/nonexistent/sabot-data`: "),
-        "{err}"
-    );
-    assert!(
-        err.to_string()
-            .ends_with("; check that it exists and can be read"),
-        "{err}"
     );
 }

@@ -13,7 +13,22 @@
 //! columns (unknown fields are skipped). The output carries the metadata
 //! columns the input had, in their standard types, filled from the returned
 //! records; other `__` columns of the input are not carried over.
+//!
+//! # What a returned record must be
+//!
+//! A record plugin keeps, changes or drops the records it is given; it does
+//! not make new ones. Each returned record must carry the topic, partition
+//! and offset of a record it was given, which it neither rejected nor
+//! returned already; its key, value, headers and timestamp may change. The
+//! host relies on that: it dead-letters a row that a later stage rejects,
+//! or whose batch a later plugin fails, as the original record that the
+//! row's topic, partition and offset name. A row naming no record of the
+//! batch could not be dead-lettered, one naming another record would
+//! dead-letter the wrong one, and a record returned twice is a row more
+//! than the plugin was given. Output that breaks the rule is refused whole,
+//! like a batch plugin's output with more rows than it was given.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -23,6 +38,7 @@ use arrow_schema::{Field, Schema};
 
 use super::TransformOutput;
 use super::bindings::record::{Header, Record, RecordResult};
+use super::bindings::wit;
 use super::instance::{check_rejections, into_rejections};
 use crate::format::encode::JsonEncoder;
 use crate::format::json::{JsonDecoder, JsonOptions};
@@ -149,20 +165,32 @@ fn value_schema(batch: &RecordBatch) -> Arc<Schema> {
     Arc::new(Schema::new(fields))
 }
 
-/// The batch of what a record plugin returned for `input`, decoding values
-/// with `decoder`.
+/// The batch of what a record plugin returned for `input`, which it was
+/// given as the records `given`, decoding values with `decoder`.
 ///
 /// # Errors
 ///
-/// When a rejection names a row outside the input or a row twice, or a
-/// returned value is not a JSON object of the input's value columns; the
-/// message names the record by its index in the returned list.
+/// When the plugin returned more records than it was given, a rejection
+/// names a row outside the input or a row twice, a returned record is not
+/// one of `given` or is returned twice or also rejected (see the module
+/// docs), or a returned value is not a JSON object of the input's value
+/// columns; the message names the record by its index in the returned list.
 pub(super) fn from_records(
     result: RecordResult,
     input: &RecordBatch,
+    given: &[Record],
     decoder: &mut JsonDecoder,
 ) -> Result<TransformOutput, String> {
+    if result.records.len() > given.len() {
+        return Err(format!(
+            "it returned {} records for a batch of {}; a record plugin may only keep, change \
+             or drop the records it is given",
+            result.records.len(),
+            given.len()
+        ));
+    }
     check_rejections(&result.rejected, input.num_rows())?;
+    check_origins(&result.records, given, &result.rejected)?;
     let values: Vec<Option<&[u8]>> = result.records.iter().map(|r| r.value.as_deref()).collect();
     let decoded = decoder.decode(&values);
     if let Some(error) = decoded.errors.first() {
@@ -224,4 +252,85 @@ pub(super) fn from_records(
         batch,
         rejected: into_rejections(result.rejected),
     })
+}
+
+/// Where a record came from: its topic, partition and offset.
+type Origin<'a> = (&'a str, i32, i64);
+
+/// The origin of `record`.
+fn origin(record: &Record) -> Origin<'_> {
+    (&record.topic, record.partition, record.offset)
+}
+
+/// `record`'s origin in words, for messages.
+fn describe(record: &Record) -> String {
+    format!(
+        "topic `{}`, partition {}, offset {}",
+        record.topic, record.partition, record.offset
+    )
+}
+
+/// Check that each of the `returned` records names a record of `given`
+/// (by [`Origin`]) that is not `rejected` and that no earlier returned
+/// record named. Rejections must have been checked to name rows of
+/// `given`.
+///
+/// # Errors
+///
+/// The first returned record that breaks the rule, by its index in the
+/// returned list and its origin.
+fn check_origins(
+    returned: &[Record],
+    given: &[Record],
+    rejected: &[wit::Rejection],
+) -> Result<(), String> {
+    let rejected_rows: HashSet<usize> = rejected
+        .iter()
+        .filter_map(|r| usize::try_from(r.row).ok())
+        .collect();
+    // The rows of each origin that a returned record may still name: one
+    // each, unless the batch held two records with the same metadata.
+    let mut open: HashMap<Origin<'_>, Vec<usize>> = HashMap::with_capacity(given.len());
+    for (row, record) in given.iter().enumerate().rev() {
+        let rows = open.entry(origin(record)).or_default();
+        if !rejected_rows.contains(&row) {
+            rows.push(row);
+        }
+    }
+    // The first returned record that named each origin.
+    let mut named: HashMap<Origin<'_>, usize> = HashMap::with_capacity(returned.len());
+    for (index, record) in returned.iter().enumerate() {
+        let key = origin(record);
+        let Some(rows) = open.get_mut(&key) else {
+            return Err(format!(
+                "its record {index} names {}, which is no record of the batch it was given; \
+                 a record plugin may change a record's key, value, headers and timestamp, but \
+                 must keep its topic, partition and offset as given",
+                describe(record)
+            ));
+        };
+        if rows.pop().is_some() {
+            named.entry(key).or_insert(index);
+            continue;
+        }
+        return Err(match named.get(&key) {
+            Some(first) => format!(
+                "its records {first} and {index} both name {}; a record plugin may return each \
+                 record it is given at most once",
+                describe(record)
+            ),
+            None => {
+                let row = given
+                    .iter()
+                    .position(|g| origin(g) == key)
+                    .unwrap_or_default();
+                format!(
+                    "its record {index} names {}, which it also rejected (row {row}); a \
+                     rejected record must not also be kept",
+                    describe(record)
+                )
+            }
+        });
+    }
+    Ok(())
 }
