@@ -10,9 +10,11 @@
 //! its fuel budget, memory growth stopped by the memory limit): each crash
 //! fails the one batch with an error naming the plugin and the kind of
 //! failure, and the next batch gets a fresh instance that crashes the same
-//! way. The last test has the plugin return a column no sink can write,
-//! which passes the plugin boundary and is refused by the JSON encoder,
-//! naming the column.
+//! way. Then it returns garbage instead of an Arrow IPC stream, and more
+//! rows than it was given: the host refuses each as a bad result naming the
+//! plugin, without a crash, and the same instance keeps serving. The last
+//! test has the plugin return a column no sink can write, which passes the
+//! plugin boundary and is refused by the JSON encoder, naming the column.
 //!
 //! Needs the example plugins: run `plugins/build.sh` first.
 
@@ -121,6 +123,20 @@ impl Sandbox {
             .unwrap()
     }
 
+    /// Runs `transform` on a batch, expecting the host to refuse its output;
+    /// returns the error. Then checks that the same instance (it did not
+    /// crash) answers the next batch the same way and that the identity
+    /// plugin still returns its input.
+    fn refused(&mut self, transform: &mut Transform) -> TransformError {
+        let error = bad_output(transform.apply(&users()));
+        assert_eq!(
+            bad_output(transform.apply(&users())).to_string(),
+            error.to_string()
+        );
+        assert_eq!(self.identity.apply(&users()).unwrap().batch, users());
+        error
+    }
+
     /// Runs `transform` on a batch, expecting it to fail the batch; returns
     /// the plugin's message. Then checks that the same instance answers the
     /// next batch the same way and that the identity plugin still returns
@@ -142,6 +158,18 @@ fn failed(result: Result<sabot::transform::TransformOutput, TransformError>) -> 
         }
         Err(other) => panic!("expected the plugin to fail the batch, got {other}"),
         Ok(out) => panic!("expected the plugin to fail the batch, got {out:?}"),
+    }
+}
+
+/// The error of a call whose output the host refused.
+fn bad_output(result: Result<sabot::transform::TransformOutput, TransformError>) -> TransformError {
+    match result {
+        Err(error @ TransformError::BadOutput { .. }) => {
+            assert!(!error.is_crash());
+            error
+        }
+        Err(other) => panic!("expected the host to refuse the output, got {other}"),
+        Ok(out) => panic!("expected the host to refuse the output, got {out:?}"),
     }
 }
 
@@ -372,6 +400,28 @@ fn memory_growth_is_stopped_by_the_memory_limit() {
         sandbox.crash(&mut hostile).to_string(),
         "plugin `hostile` ran out of memory: it tried to grow past its limit of 32 MiB; raise the \
          transform's memory limit or send smaller batches"
+    );
+}
+
+#[test]
+fn garbage_instead_of_a_batch_is_refused_and_the_plugin_keeps_serving() {
+    let mut sandbox = Sandbox::new();
+    let mut hostile = sandbox.hostile(json!({"attempt": "garbage"}), Grants::default());
+    assert_eq!(
+        sandbox.refused(&mut hostile).to_string(),
+        "plugin `hostile` returned a bad result: its batch is not a complete Arrow IPC stream: \
+         Ipc error: Unexpected End of Stream"
+    );
+}
+
+#[test]
+fn more_rows_than_given_are_refused_and_the_plugin_keeps_serving() {
+    let mut sandbox = Sandbox::new();
+    let mut hostile = sandbox.hostile(json!({"attempt": "extra-rows"}), Grants::default());
+    assert_eq!(
+        sandbox.refused(&mut hostile).to_string(),
+        "plugin `hostile` returned a bad result: it returned 4 rows for a batch of 2; a plugin \
+         may only keep or drop rows"
     );
 }
 

@@ -1,7 +1,9 @@
 //! Plugins inside running pipelines: a live swap of transforms, a failing
-//! plugin that only affects its own pipeline, and crashing plugins (a trap,
-//! an endless loop stopped by its deadline or its fuel budget, memory growth
-//! stopped by its limit) beside a healthy pipeline in the same process.
+//! plugin that only affects its own pipeline, and misbehaving plugins beside
+//! a healthy pipeline in the same process: crashing ones (a trap, an endless
+//! loop stopped by its deadline or its fuel budget, memory growth stopped by
+//! its limit) and ones whose output the host refuses (garbage instead of an
+//! Arrow IPC stream, more rows than they were given).
 
 mod common;
 
@@ -72,8 +74,7 @@ fn a_transform_swapped_while_running_loses_and_repeats_nothing() {
                     .push_str(&String::from_utf8_lossy(&chunk[..n])),
             }
         }
-        let text = buffer.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        text
+        buffer.lock().unwrap_or_else(|p| p.into_inner()).clone()
     });
     let logged = |what: &str| {
         seen_so_far
@@ -291,8 +292,56 @@ fn hostile_pipeline(
     )
 }
 
+/// What the dead-letter message of every row of a misbehaving pipeline must
+/// be.
+#[derive(Debug, Clone, Copy)]
+enum Says {
+    /// Exactly this.
+    Exactly(&'static str),
+    /// That the plugin trapped on `unreachable`.
+    Trapped,
+    /// That the plugin returned twice the rows of its batch.
+    Doubled,
+}
+
+impl Says {
+    /// Assert that `text`, the message of a row of pipeline `name`, says
+    /// this.
+    fn check(self, name: &str, text: &str) {
+        match self {
+            Says::Exactly(message) => assert_eq!(text, message, "{name}"),
+            Says::Trapped => {
+                assert!(
+                    text.starts_with("plugin `hostile` crashed: "),
+                    "{name}: {text}"
+                );
+                assert!(
+                    text.contains("wasm `unreachable` instruction executed"),
+                    "{name}: {text}"
+                );
+            }
+            Says::Doubled => {
+                let counts = text
+                    .strip_prefix("plugin `hostile` returned a bad result: it returned ")
+                    .and_then(|t| t.strip_suffix("; a plugin may only keep or drop rows"))
+                    .and_then(|t| t.split_once(" rows for a batch of "));
+                let Some((returned, given)) = counts else {
+                    panic!("{name}: {text}");
+                };
+                let given: usize = given.parse().expect("rows given");
+                assert!(given >= 1, "{name}: {text}");
+                assert_eq!(
+                    returned.parse::<usize>().ok(),
+                    Some(2 * given),
+                    "{name}: {text}"
+                );
+            }
+        }
+    }
+}
+
 #[test]
-fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_everything() {
+fn misbehaving_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_everything() {
     let broker = kafka();
     let dir = tempfile::tempdir().expect("tempdir");
 
@@ -304,15 +353,17 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
         .collect();
     broker.produce(&hostile_input, &hostile_records);
 
-    // Each way to crash, with the error every one of its rows must carry.
-    let trap_message = "plugin `hostile` crashed: ";
+    // Each way to misbehave, with the class and the error every one of its
+    // rows must carry: a crash throws the instance away, refused output is
+    // the plugin failing the batch.
     let cases = [
-        ("hostile-trap", "trap", "", None),
+        ("hostile-trap", "trap", "", "plugin-crash", Says::Trapped),
         (
             "hostile-spin",
             "spin",
             "    timeout: 100ms\n",
-            Some(
+            "plugin-crash",
+            Says::Exactly(
                 "plugin `hostile` did not finish within 100ms; raise the transform's timeout if \
                  it is slow rather than stuck",
             ),
@@ -321,7 +372,8 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
             "hostile-fuel",
             "spin",
             "    timeout: 60s\n    fuel: 5000000\n",
-            Some(
+            "plugin-crash",
+            Says::Exactly(
                 "plugin `hostile` ran out of fuel (5000000 units); raise the transform's `fuel` \
                  if it is slow rather than stuck",
             ),
@@ -330,20 +382,38 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
             "hostile-memory",
             "grow-memory",
             "    max_memory: 32MiB\n",
-            Some(
+            "plugin-crash",
+            Says::Exactly(
                 "plugin `hostile` ran out of memory: it tried to grow past its limit of 32 MiB; \
                  raise the transform's memory limit or send smaller batches",
             ),
         ),
+        (
+            "hostile-garbage",
+            "garbage",
+            "",
+            "plugin-failed",
+            Says::Exactly(
+                "plugin `hostile` returned a bad result: its batch is not a complete Arrow IPC \
+                 stream: Ipc error: Unexpected End of Stream",
+            ),
+        ),
+        (
+            "hostile-extra-rows",
+            "extra-rows",
+            "",
+            "plugin-failed",
+            Says::Doubled,
+        ),
     ];
     let mut files = Vec::new();
     let mut expectations = Vec::new();
-    for (name, attempt, limits, message) in cases {
+    for (name, attempt, limits, class, says) in cases {
         let dlq = broker.new_topic(&format!("{name}-dlq"), 1);
         let out = dir.path().join(format!("{name}.jsonl"));
         let text = hostile_pipeline(broker, name, &hostile_input, attempt, limits, &out, &dlq);
         files.push(write(dir.path(), &format!("{name}.yaml"), &text));
-        expectations.push((name, dlq, out, message));
+        expectations.push((name, dlq, out, class, says));
     }
 
     // The healthy pipeline, on a topic of its own.
@@ -403,8 +473,8 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
         .collect();
     assert_eq!(seen, expected);
 
-    // Every crashing pipeline wrote nothing and dead-lettered every row, as
-    // it was, naming the plugin and what happened to it.
+    // Every misbehaving pipeline wrote nothing and dead-lettered every row,
+    // as it was, naming the plugin and what happened to it.
     let produced: BTreeSet<(String, String)> = hostile_records
         .iter()
         .map(|r| {
@@ -414,7 +484,7 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
             )
         })
         .collect();
-    for (name, dlq, file, message) in &expectations {
+    for (name, dlq, file, class, says) in &expectations {
         assert_eq!(
             std::fs::read_to_string(file).unwrap_or_default(),
             "",
@@ -424,11 +494,7 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
         assert_eq!(dead.len(), HOSTILE_RECORDS, "{name}");
         let mut originals = BTreeSet::new();
         for r in &dead {
-            assert_eq!(
-                header(r, "sabot.error.class"),
-                Some("plugin-crash"),
-                "{name}"
-            );
+            assert_eq!(header(r, "sabot.error.class"), Some(*class), "{name}");
             assert_eq!(
                 header(r, "sabot.error.stage"),
                 Some("transform:hostile"),
@@ -436,17 +502,7 @@ fn crashing_plugins_dead_letter_their_rows_and_a_pipeline_beside_them_delivers_e
             );
             assert_eq!(header(r, "sabot.error.pipeline"), Some(*name));
             assert_eq!(header(r, "sabot.error.topic"), Some(hostile_input.as_str()));
-            let text = header(r, "sabot.error.message").expect("message");
-            match message {
-                Some(message) => assert_eq!(text, *message, "{name}"),
-                None => {
-                    assert!(text.starts_with(trap_message), "{name}: {text}");
-                    assert!(
-                        text.contains("wasm `unreachable` instruction executed"),
-                        "{name}: {text}"
-                    );
-                }
-            }
+            says.check(name, header(r, "sabot.error.message").expect("message"));
             originals.insert((
                 r.key_str().expect("key").to_owned(),
                 r.value_str().expect("value").to_owned(),

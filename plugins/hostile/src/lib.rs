@@ -14,6 +14,8 @@
 //! | `env`         | counts the environment variables, reads `HOME` | ``env: N variables; HOME: not set`` or ``HOME = `V` ``   |
 //! | `clock`       | reads the wall clock                           | `clock: N s since the epoch`                             |
 //! | `bad-schema`  | returns the batch with an extra column         | (no error)                                               |
+//! | `garbage`     | returns bytes that are no Arrow IPC stream     | (no error)                                               |
+//! | `extra-rows`  | returns every row of the batch twice           | (no error)                                               |
 //! | `trap`        | panics, which traps the instance               | (the call traps)                                         |
 //! | `spin`        | loops forever                                  | (the call never returns)                                 |
 //! | `grow-memory` | allocates 1 MiB blocks and never frees them    | (the call traps when an allocation is refused)           |
@@ -28,6 +30,12 @@
 //! included, and adds `elapsed`, a `Duration(ms)` column, which no Sabot
 //! sink format writes: the batch passes the plugin boundary and is refused
 //! by the sink's encoder.
+//!
+//! `garbage` answers every batch with [`GARBAGE`] as its output stream, and
+//! `extra-rows` with the batch followed by itself, each row twice: the host
+//! must refuse both as bad output. Since the SDK's glue only ever sends a
+//! well-formed stream, this plugin exports the interface itself, sending
+//! [`GARBAGE`] where the glue would encode a batch.
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -37,17 +45,22 @@ use arrow_schema::{Field, Schema};
 use sabot_plugin_sdk::{BatchTransform, Config, ConfigField, FieldType, Info, Output};
 
 /// The attempts `attempt` may name, in the order the docs list them.
-const ATTEMPTS: [&str; 9] = [
+const ATTEMPTS: [&str; 11] = [
     "read-file",
     "write-file",
     "connect",
     "env",
     "clock",
     "bad-schema",
+    "garbage",
+    "extra-rows",
     "trap",
     "spin",
     "grow-memory",
 ];
+
+/// What `garbage` returns instead of an Arrow IPC stream.
+pub const GARBAGE: &[u8] = b"not arrow at all";
 
 /// The size of each block `grow-memory` allocates.
 const GROWTH_BLOCK: usize = 1 << 20;
@@ -85,6 +98,10 @@ pub enum Attempt {
     Clock,
     /// Return a batch with a column no sink can encode.
     BadSchema,
+    /// Return [`GARBAGE`] where an Arrow IPC stream belongs.
+    Garbage,
+    /// Return every row of the batch twice.
+    ExtraRows,
     /// Panic, which traps the instance.
     Trap,
     /// Loop forever.
@@ -122,6 +139,8 @@ impl Attempt {
             },
             "env" => Attempt::Env,
             "clock" => Attempt::Clock,
+            "garbage" => Attempt::Garbage,
+            "extra-rows" => Attempt::ExtraRows,
             "trap" => Attempt::Trap,
             "spin" => Attempt::Spin,
             "grow-memory" => Attempt::GrowMemory,
@@ -157,6 +176,8 @@ impl Attempt {
                 Err(e) => format!("clock: {} s before the epoch", e.duration().as_secs()),
             },
             Attempt::BadSchema => "bad-schema returns a batch".to_owned(),
+            Attempt::Garbage => "garbage returns bytes that are no batch".to_owned(),
+            Attempt::ExtraRows => "extra-rows returns a batch".to_owned(),
             Attempt::Trap => panic!("the hostile plugin traps on purpose"),
             Attempt::Spin => spin(),
             Attempt::GrowMemory => grow_memory(),
@@ -211,6 +232,17 @@ pub fn with_bad_column(batch: &RecordBatch) -> Result<RecordBatch, String> {
         .map_err(|e| format!("cannot add the column `{BAD_COLUMN}`: {e}"))
 }
 
+/// `batch` followed by itself: every row twice, the copies after the
+/// originals.
+///
+/// # Errors
+///
+/// When Arrow cannot concatenate the batch, which it always can.
+pub fn doubled(batch: &RecordBatch) -> Result<RecordBatch, String> {
+    arrow_select::concat::concat_batches(&batch.schema(), [batch, batch])
+        .map_err(|e| format!("cannot double the batch: {e}"))
+}
+
 /// The plugin: the attempt its config chose.
 pub struct Hostile {
     /// What it tries on every batch.
@@ -228,7 +260,7 @@ impl BatchTransform for Hostile {
             "attempt",
             FieldType::String,
             "What to try: `read-file`, `write-file`, `connect`, `env`, `clock`, `bad-schema`, \
-             `trap`, `spin` or `grow-memory`.",
+             `garbage`, `extra-rows`, `trap`, `spin` or `grow-memory`.",
         ))
         .field(ConfigField::optional(
             "path",
@@ -248,15 +280,70 @@ impl BatchTransform for Hostile {
         Attempt::from_config(config).map(|attempt| Hostile { attempt })
     }
 
+    /// Every attempt but `garbage`, whose bytes the export sends without
+    /// calling this; called for `garbage` (natively, in tests), it fails
+    /// the batch saying so.
     fn transform(&mut self, batch: RecordBatch) -> Result<Output, String> {
         match self.attempt {
             Attempt::BadSchema => with_bad_column(&batch).map(Output::keep),
+            Attempt::ExtraRows => doubled(&batch).map(Output::keep),
             _ => Err(self.attempt.run()),
         }
     }
 }
 
-sabot_plugin_sdk::export_batch_plugin!(Hostile);
+/// The `batch-transform` export: the SDK's glue, except that `garbage`
+/// sends [`GARBAGE`] as its output stream. Left out of native builds, like
+/// the SDK's `export_batch_plugin!`, since export names hold characters
+/// only WebAssembly linkers accept.
+#[cfg(target_arch = "wasm32")]
+mod export {
+    use std::cell::RefCell;
+
+    use sabot_plugin_sdk::bindings::exports::sabot::plugin::batch_transform::{BatchResult, Guest};
+    use sabot_plugin_sdk::bindings::sabot::plugin::types::PluginInfo;
+    use sabot_plugin_sdk::glue;
+
+    use super::{Attempt, GARBAGE, Hostile};
+
+    std::thread_local! {
+        /// The plugin, once `init` built it.
+        static INSTANCE: RefCell<Option<Hostile>> = const { RefCell::new(None) };
+    }
+
+    /// The type the generated bindings export.
+    struct Exported;
+
+    impl Guest for Exported {
+        fn describe() -> PluginInfo {
+            glue::describe::<Hostile>()
+        }
+
+        fn init(config: String) -> Result<(), String> {
+            INSTANCE.with(|slot| glue::init::<Hostile>(slot, &config))
+        }
+
+        fn transform(batch: Vec<u8>) -> Result<BatchResult, String> {
+            INSTANCE.with(|slot| {
+                let garbage = slot
+                    .borrow()
+                    .as_ref()
+                    .is_some_and(|p| p.attempt == Attempt::Garbage);
+                if garbage {
+                    return Ok(BatchResult {
+                        batch: GARBAGE.to_vec(),
+                        rejected: Vec::new(),
+                    });
+                }
+                glue::transform::<Hostile>(slot, batch)
+            })
+        }
+    }
+
+    sabot_plugin_sdk::bindings::__export_batch_bindings!(
+        Exported with_types_in sabot_plugin_sdk::bindings
+    );
+}
 
 #[cfg(test)]
 #[allow(
@@ -321,6 +408,14 @@ mod tests {
             attempt(r#"{"attempt": "bad-schema"}"#).unwrap(),
             Attempt::BadSchema
         );
+        assert_eq!(
+            attempt(r#"{"attempt": "garbage"}"#).unwrap(),
+            Attempt::Garbage
+        );
+        assert_eq!(
+            attempt(r#"{"attempt": "extra-rows"}"#).unwrap(),
+            Attempt::ExtraRows
+        );
         assert_eq!(attempt(r#"{"attempt": "trap"}"#).unwrap(), Attempt::Trap);
         assert_eq!(attempt(r#"{"attempt": "spin"}"#).unwrap(), Attempt::Spin);
         assert_eq!(
@@ -334,7 +429,8 @@ mod tests {
         assert_eq!(
             attempt(r#"{"attempt": "fork"}"#).unwrap_err(),
             "config key `attempt` must be one of `read-file`, `write-file`, `connect`, \
-             `env`, `clock`, `bad-schema`, `trap`, `spin`, `grow-memory`; got `fork`"
+             `env`, `clock`, `bad-schema`, `garbage`, `extra-rows`, `trap`, `spin`, \
+             `grow-memory`; got `fork`"
         );
         assert!(
             attempt("{}")
@@ -372,5 +468,22 @@ mod tests {
             with_bad_column(&out.batch).unwrap_err(),
             "the batch already has a column `elapsed`; rename it before this plugin"
         );
+    }
+
+    #[test]
+    fn extra_rows_returns_every_row_twice() {
+        let batch = RecordBatch::try_from_iter(vec![(
+            "id",
+            Arc::new(Int64Array::from(vec![7, 8])) as ArrayRef,
+        )])
+        .unwrap();
+        let mut plugin = Hostile::init(
+            &Config::parse(r#"{"attempt": "extra-rows"}"#, &Hostile::describe().config).unwrap(),
+        )
+        .unwrap();
+        let out = plugin.transform(batch).unwrap();
+        let ids: ArrayRef = Arc::new(Int64Array::from(vec![7, 8, 7, 8]));
+        assert_eq!(out.batch.column(0), &ids);
+        assert!(out.rejected.is_empty());
     }
 }
