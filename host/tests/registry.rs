@@ -745,6 +745,229 @@ async fn transitive_levels_compare_with_every_version() {
     );
 }
 
+/// `id` with a default and `note` added: FORWARD and FULL follow
+/// [`ORDER_V1`], as `id` is still written.
+const ORDER_ID_DEFAULT_NOTE: &str = r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long","default":0},{"name":"note","type":"string"}]}"#;
+/// `note` alone: [`ORDER_ID_DEFAULT_NOTE`] reads its data (`id` has a
+/// default there) but [`ORDER_V1`] does not (`id` has none).
+const ORDER_NOTE_ONLY: &str =
+    r#"{"type":"record","name":"Order","fields":[{"name":"note","type":"string"}]}"#;
+/// `id` with a default and nothing else: FULL with [`ORDER_V1`].
+const ORDER_ID_DEFAULT: &str =
+    r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long","default":0}]}"#;
+/// `note` with a default and no `id`: FULL with [`ORDER_ID_DEFAULT`],
+/// and backward but not forward with [`ORDER_V1`].
+const ORDER_NOTE_DEFAULT_ONLY: &str =
+    r#"{"type":"record","name":"Order","fields":[{"name":"note","type":"string","default":""}]}"#;
+
+/// The 409 a registration refused for `problems` gets.
+fn incompatible(subject: &str, problems: &[&str]) -> (StatusCode, Value) {
+    (
+        StatusCode::CONFLICT,
+        error(
+            409,
+            &format!(
+                "Schema being registered is incompatible with an earlier schema for subject \"{subject}\", details: [{}]",
+                problems.join("; ")
+            ),
+        ),
+    )
+}
+
+/// `POST /compatibility/subjects/SUBJECT/versions{version}?verbose=true`
+/// with `schema`.
+async fn verbose_check(
+    registry: &Registry,
+    subject: &str,
+    version: &str,
+    schema: &str,
+) -> (StatusCode, Value) {
+    registry
+        .call(
+            "POST",
+            &format!("/compatibility/subjects/{subject}/versions{version}?verbose=true"),
+            Some(&schema_body(schema)),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn forward_refuses_a_version_the_latest_cannot_read() {
+    let registry = Registry::new();
+    registry.put_config("/config/f", "FORWARD").await;
+    registry.register("f", ORDER_V1).await;
+    // Version 1 has no default for `id`, so it cannot read records
+    // without one, nor a string where it reads a long.
+    let no_id = "version 1 cannot read data written with the new schema (FORWARD): Incompatible schemata! Field 'id' in reader schema must have a default value";
+    let string_id = "version 1 cannot read data written with the new schema (FORWARD): field `id`: the writer's type `String` cannot be read as `Long`";
+    assert_eq!(
+        registry.register("f", ORDER_NOTE_DEFAULT_ONLY).await,
+        incompatible("f", &[no_id])
+    );
+    assert_eq!(
+        registry.register("f", ORDER_STRING_ID).await,
+        incompatible("f", &[string_id])
+    );
+    assert_eq!(
+        verbose_check(&registry, "f", "/latest", ORDER_NOTE_DEFAULT_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": false, "messages": [no_id] })
+        )
+    );
+    // What BACKWARD refuses, FORWARD takes: version 1 ignores `note`.
+    assert_eq!(
+        registry.register("f", ORDER_NO_DEFAULT).await,
+        (StatusCode::OK, json!({ "id": 2 }))
+    );
+    assert_eq!(
+        registry.call("GET", "/subjects/f/versions", None).await.1,
+        json!([1, 2])
+    );
+}
+
+#[tokio::test]
+async fn forward_transitive_refuses_what_forward_takes_from_the_latest() {
+    let registry = Registry::new();
+    for (subject, level) in [("fwd", "FORWARD"), ("fwd-all", "FORWARD_TRANSITIVE")] {
+        registry
+            .put_config(&format!("/config/{subject}"), level)
+            .await;
+        assert_eq!(registry.register(subject, ORDER_V1).await.1["id"], 1);
+        assert_eq!(
+            registry.register(subject, ORDER_ID_DEFAULT_NOTE).await.1["id"],
+            2,
+            "{level}"
+        );
+    }
+
+    // Without a version the check compares as the level does: the latest
+    // only, or every version.
+    assert_eq!(
+        verbose_check(&registry, "fwd", "", ORDER_NOTE_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": true, "messages": [] })
+        )
+    );
+    let v1_problem = "version 1 cannot read data written with the new schema (FORWARD_TRANSITIVE): Incompatible schemata! Field 'id' in reader schema must have a default value";
+    assert_eq!(
+        verbose_check(&registry, "fwd-all", "", ORDER_NOTE_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": false, "messages": [v1_problem] })
+        )
+    );
+    // A version named in the path is compared with under either level.
+    assert_eq!(
+        verbose_check(&registry, "fwd", "/1", ORDER_NOTE_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": false, "messages": [
+                "version 1 cannot read data written with the new schema (FORWARD): Incompatible schemata! Field 'id' in reader schema must have a default value"
+            ]})
+        )
+    );
+    assert_eq!(
+        verbose_check(&registry, "fwd-all", "/2", ORDER_NOTE_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": true, "messages": [] })
+        )
+    );
+
+    assert_eq!(
+        registry.register("fwd", ORDER_NOTE_ONLY).await,
+        (StatusCode::OK, json!({ "id": 3 }))
+    );
+    assert_eq!(
+        registry.register("fwd-all", ORDER_NOTE_ONLY).await,
+        incompatible("fwd-all", &[v1_problem])
+    );
+    assert_eq!(
+        registry
+            .call("GET", "/subjects/fwd-all/versions", None)
+            .await
+            .1,
+        json!([1, 2])
+    );
+}
+
+#[tokio::test]
+async fn full_transitive_refuses_what_full_takes_from_the_latest() {
+    let registry = Registry::new();
+    for (subject, level) in [("full", "FULL"), ("full-all", "FULL_TRANSITIVE")] {
+        registry
+            .put_config(&format!("/config/{subject}"), level)
+            .await;
+        assert_eq!(registry.register(subject, ORDER_V1).await.1["id"], 1);
+        assert_eq!(
+            registry.register(subject, ORDER_ID_DEFAULT).await.1["id"],
+            2,
+            "{level}"
+        );
+    }
+
+    // The new schema reads every version's data, and version 2 reads its
+    // data, but version 1 does not.
+    assert_eq!(
+        verbose_check(&registry, "full", "", ORDER_NOTE_DEFAULT_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": true, "messages": [] })
+        )
+    );
+    let v1_problem = "version 1 cannot read data written with the new schema (FULL_TRANSITIVE): Incompatible schemata! Field 'id' in reader schema must have a default value";
+    assert_eq!(
+        verbose_check(&registry, "full-all", "", ORDER_NOTE_DEFAULT_ONLY).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": false, "messages": [v1_problem] })
+        )
+    );
+    // Every problem with every version is listed, the newest version
+    // first and each in both directions.
+    assert_eq!(
+        verbose_check(&registry, "full-all", "", ORDER_STRING_ID).await,
+        (
+            StatusCode::OK,
+            json!({ "is_compatible": false, "messages": [
+                "the new schema cannot read data written with version 2 (FULL_TRANSITIVE): field `id`: the writer's type `Long` cannot be read as `String`",
+                "version 2 cannot read data written with the new schema (FULL_TRANSITIVE): field `id`: the writer's type `String` cannot be read as `Long`",
+                "the new schema cannot read data written with version 1 (FULL_TRANSITIVE): field `id`: the writer's type `Long` cannot be read as `String`",
+                "version 1 cannot read data written with the new schema (FULL_TRANSITIVE): field `id`: the writer's type `String` cannot be read as `Long`",
+            ]})
+        )
+    );
+    assert_eq!(
+        registry
+            .call(
+                "POST",
+                "/compatibility/subjects/full-all/versions",
+                Some(&schema_body(ORDER_NOTE_DEFAULT_ONLY))
+            )
+            .await,
+        (StatusCode::OK, json!({ "is_compatible": false }))
+    );
+
+    assert_eq!(
+        registry.register("full", ORDER_NOTE_DEFAULT_ONLY).await,
+        (StatusCode::OK, json!({ "id": 3 }))
+    );
+    assert_eq!(
+        registry.register("full-all", ORDER_NOTE_DEFAULT_ONLY).await,
+        incompatible("full-all", &[v1_problem])
+    );
+    // Backward alone takes it: only the new schema's reading is checked.
+    registry
+        .put_config("/config/full-all", "BACKWARD_TRANSITIVE")
+        .await;
+    assert_eq!(
+        registry.register("full-all", ORDER_NOTE_DEFAULT_ONLY).await,
+        (StatusCode::OK, json!({ "id": 3 }))
+    );
+}
+
 #[tokio::test]
 async fn global_and_subject_config() {
     let registry = Registry::new();
