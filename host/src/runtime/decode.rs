@@ -333,4 +333,182 @@ mod tests {
             .expect("utf8");
         assert_eq!(s.value(0), "\u{1F600}");
     }
+
+    /// Two Avro writers' schemas: their columns differ, so a value decoded
+    /// with the other's would show.
+    const ORDER: &str = r#"{"type":"record","name":"Order","namespace":"shop","fields":[{"name":"id","type":"long"},{"name":"note","type":"string"}]}"#;
+    const REFUND: &str = r#"{"type":"record","name":"Refund","namespace":"shop","fields":[{"name":"id","type":"long"},{"name":"cents","type":"int"},{"name":"reason","type":["null","string"]}]}"#;
+
+    /// An Avro `int` or `long`: zig-zag, then a base-128 varint.
+    fn zigzag(n: i64) -> Vec<u8> {
+        let mut z = ((n << 1) ^ (n >> 63)) as u64;
+        let mut out = Vec::new();
+        while z >= 0x80 {
+            out.push((z as u8) | 0x80);
+            z >>= 7;
+        }
+        out.push(z as u8);
+        out
+    }
+
+    /// An Avro `string`: its length, then its bytes.
+    fn avro_string(s: &str) -> Vec<u8> {
+        let mut out = zigzag(s.len() as i64);
+        out.extend_from_slice(s.as_bytes());
+        out
+    }
+
+    /// `body` behind the wire-format header naming `schema_id`.
+    fn framed(schema_id: u32, body: Vec<u8>) -> Vec<u8> {
+        let mut out = vec![0];
+        out.extend_from_slice(&schema_id.to_be_bytes());
+        out.extend(body);
+        out
+    }
+
+    /// The value columns and the offset of every row, as JSON.
+    fn rows(batch: &RecordBatch) -> Vec<serde_json::Value> {
+        use arrow_array::cast::AsArray;
+        use arrow_array::types::{Int32Type, Int64Type};
+        (0..batch.num_rows())
+            .map(|row| {
+                let mut object = serde_json::Map::new();
+                for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+                    let name = field.name();
+                    if crate::record::is_metadata(name) && name != crate::record::OFFSET {
+                        continue;
+                    }
+                    let value = if column.is_null(row) {
+                        serde_json::Value::Null
+                    } else {
+                        match field.data_type() {
+                            DataType::Int64 => column.as_primitive::<Int64Type>().value(row).into(),
+                            DataType::Int32 => column.as_primitive::<Int32Type>().value(row).into(),
+                            DataType::Utf8 => column.as_string::<i32>().value(row).into(),
+                            other => panic!("column `{name}` has an unexpected type {other}"),
+                        }
+                    };
+                    object.insert(name.clone(), value);
+                }
+                serde_json::Value::Object(object)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn values_of_several_schemas_in_one_poll_decode_in_runs_with_their_own_columns() {
+        use serde_json::json;
+
+        let registry = crate::embedded::EmbeddedRegistry::start().expect("a registry");
+        let client = crate::schema::registry::RegistryClient::new(
+            crate::schema::registry::ClientConfig::new(registry.url()),
+        )
+        .expect("a client");
+        let avro = crate::schema::registry::SchemaType::Avro;
+        let order = client
+            .register("orders-value", avro, ORDER, &[])
+            .expect("registers");
+        let refund = client
+            .register("refunds-value", avro, REFUND, &[])
+            .expect("registers");
+        assert_eq!((order, refund), (1, 2));
+        let order_value = |id: i64, note: &str| {
+            let mut body = zigzag(id);
+            body.extend(avro_string(note));
+            framed(order, body)
+        };
+        let refund_value = |id: i64, cents: i64, reason: Option<&str>| {
+            let mut body = zigzag(id);
+            body.extend(zigzag(cents));
+            match reason {
+                None => body.push(0),
+                Some(r) => {
+                    body.extend(zigzag(1));
+                    body.extend(avro_string(r));
+                }
+            }
+            framed(refund, body)
+        };
+        // One poll: order, order, refund, order, a value that is not
+        // framed, refund, refund.
+        let values = vec![
+            order_value(10, "first"),
+            order_value(11, "second"),
+            refund_value(12, 250, None),
+            order_value(13, "fourth"),
+            br#"{"id": 14}"#.to_vec(),
+            refund_value(15, -7, Some("late")),
+            refund_value(16, 0, Some("")),
+        ];
+        let raw: Vec<RawRecord> = values
+            .into_iter()
+            .enumerate()
+            .map(|(offset, value)| RawRecord {
+                offset: offset as i64,
+                value: Some(value),
+                ..record("")
+            })
+            .collect();
+        let mut decoder = Decoder::new(&DecoderPlan::Registered {
+            kind: crate::config::RegisteredKind::Avro,
+            registry: crate::config::RegistryConfig {
+                url: registry.url().to_owned(),
+                basic_auth: None,
+                bearer_token: None,
+                ca_file: None,
+            },
+            reader_schema: None,
+        })
+        .expect("a decoder");
+
+        // Cut and decode the poll as the task does.
+        let mut runs = Vec::new();
+        let mut start = 0;
+        while start < raw.len() {
+            let end = decoder.run_end(&raw, start).clamp(start + 1, raw.len());
+            let (batch, errors) = decoder.decode(&raw[start..end]).expect("decodes");
+            runs.push((start..end, rows(&batch), errors));
+            start = end;
+        }
+
+        assert_eq!(
+            runs,
+            vec![
+                (
+                    0..2,
+                    vec![
+                        json!({"id": 10, "note": "first", "__offset": 0}),
+                        json!({"id": 11, "note": "second", "__offset": 1}),
+                    ],
+                    vec![]
+                ),
+                (
+                    2..3,
+                    vec![json!(
+                        {"id": 12, "cents": 250, "reason": null, "__offset": 2}
+                    )],
+                    vec![]
+                ),
+                // The value that is not framed goes with the run before it,
+                // as a bad record whatever the schema.
+                (
+                    3..5,
+                    vec![json!({"id": 13, "note": "fourth", "__offset": 3})],
+                    vec![(
+                        1,
+                        "the value starts with byte 0x7b, not the magic byte 0 of the Confluent wire format; was it written by a schema registry serializer?"
+                            .to_owned()
+                    )]
+                ),
+                (
+                    5..7,
+                    vec![
+                        json!({"id": 15, "cents": -7, "reason": "late", "__offset": 5}),
+                        json!({"id": 16, "cents": 0, "reason": "", "__offset": 6}),
+                    ],
+                    vec![]
+                ),
+            ]
+        );
+    }
 }
