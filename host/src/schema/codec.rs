@@ -532,14 +532,20 @@ impl RegistryEncoder {
         })
     }
 
-    /// A schema for `columns` in the sink's format.
+    /// A schema for `columns` in the sink's format, named after the record
+    /// name; a full name (`shop.Order`) gives the Avro namespace or the
+    /// Protobuf package.
     fn derive(&self, columns: &Schema) -> Result<String, EncodeFailure> {
+        let (space, name) = match self.record_name.rsplit_once('.') {
+            Some((space, name)) => (Some(space), name),
+            None => (None, self.record_name.as_str()),
+        };
         let derived = match self.kind {
             RegisteredKind::Avro => {
-                arrow_to_avro_schema(columns, &self.record_name, None).map_err(|e| e.to_string())
+                arrow_to_avro_schema(columns, name, space).map_err(|e| e.to_string())
             }
             RegisteredKind::Protobuf => {
-                proto_from_arrow(columns, &self.record_name, None).map_err(|e| e.to_string())
+                proto_from_arrow(columns, name, space).map_err(|e| e.to_string())
             }
             RegisteredKind::JsonSchema => {
                 crate::format::json_schema::arrow_to_json_schema(columns, &self.record_name)
@@ -627,3 +633,6 @@ fn frame_rows(
         start = *end;
     }
 }
+
+#[cfg(test)]
+mod tests;

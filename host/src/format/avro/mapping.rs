@@ -353,8 +353,16 @@ pub fn arrow_to_avro_schema(
     };
     check_name(name).map_err(|message| AvroSchemaError::Unsupported {
         path: String::new(),
-        message: format!("the record name `{name}` {message}"),
+        message: format!("the record name {message}"),
     })?;
+    if let Some(ns) = namespace
+        && let Err(message) = ns.split('.').try_for_each(check_name)
+    {
+        return Err(AvroSchemaError::Unsupported {
+            path: String::new(),
+            message: format!("the namespace `{ns}` has a part that {message}"),
+        });
+    }
     let full = writer.qualify(name);
     writer.defined.insert(full, None);
     let mut fields = Vec::new();

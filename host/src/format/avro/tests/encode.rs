@@ -397,3 +397,32 @@ fn arrow_types_without_an_avro_form_are_refused_by_name() {
         )
     );
 }
+
+#[test]
+fn a_bad_record_name_or_namespace_is_named_once_in_the_error() {
+    let arrow = arrow_schema::Schema::new(vec![Field::new("id", DataType::Int64, false)]);
+    let derive = |name: &str, namespace: Option<&str>| {
+        crate::format::avro::arrow_to_avro_schema(&arrow, name, namespace)
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(
+        derive("order-copy", None),
+        Err(
+            "the top-level schema: the record name `order-copy` is not a valid Avro name \
+             (letters, digits and `_`, not starting with a digit)"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        derive("Order", Some("shop.2024")),
+        Err(
+            "the top-level schema: the namespace `shop.2024` has a part that `2024` is not a \
+             valid Avro name (letters, digits and `_`, not starting with a digit)"
+                .to_owned()
+        )
+    );
+    assert_eq!(
+        derive("Order", Some("com.shop")),
+        Ok(r#"{"type":"record","name":"Order","fields":[{"name":"id","type":"long"}],"namespace":"com.shop"}"#.to_owned())
+    );
+}
