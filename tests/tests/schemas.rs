@@ -4,7 +4,10 @@
 //! broker against the registry `sabot serve --registry-listen` runs; Sabot
 //! pipelines decode them, and write Avro and Parquet that Confluent's
 //! deserializers and pyarrow read back. Every comparison is of whole
-//! records, every field and type included.
+//! records, every field and type included. The Avro columns Sabot decodes
+//! are also read straight from their Arrow arrays and compared with what
+//! the serializer was given, so a decoding mistake cannot hide behind an
+//! encoding mistake that undoes it.
 
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
@@ -213,6 +216,338 @@ fn avro_of_every_type_round_trips_through_a_pipeline_to_confluents_deserializer(
         count,
     ]);
     assert!(got == sent, "{}", first_difference(&sent, &got));
+}
+
+/// The Arrow type of every column decoded from the `avro` records of
+/// tests/python/schema_interop.py, as Arrow displays it.
+const AVRO_COLUMN_TYPES: [(&str, &str); 26] = [
+    ("id", "Int64"),
+    ("qty", "Int32"),
+    ("price", "Float64"),
+    ("ratio", "Float32"),
+    ("paid", "Boolean"),
+    ("note", "Utf8"),
+    ("blob", "Binary"),
+    ("code", "FixedSizeBinary(4)"),
+    ("status", "Dictionary(Int32, Utf8)"),
+    (
+        "customer",
+        r#"Struct("id": non-null Int64, "email": non-null Utf8)"#,
+    ),
+    ("tags", "List(non-null Utf8)"),
+    (
+        "attrs",
+        r#"Map("entries": non-null Struct("key": non-null Utf8, "value": non-null Int64), unsorted)"#,
+    ),
+    (
+        "choice",
+        r#"Union(Dense, 0: ("null": Null), 1: ("long": non-null Int64), 2: ("string": non-null Utf8))"#,
+    ),
+    ("amount", "Decimal128(10, 2)"),
+    ("big", "Decimal128(18, 4)"),
+    ("uid", "Utf8"),
+    ("day", "Date32"),
+    ("t_ms", "Time32(ms)"),
+    ("t_us", "Time64(µs)"),
+    ("ts_ms", r#"Timestamp(ms, "UTC")"#),
+    ("ts_us", r#"Timestamp(µs, "UTC")"#),
+    ("lts_ms", "Timestamp(ms)"),
+    ("lts_us", "Timestamp(µs)"),
+    ("ts_ns", r#"Timestamp(ns, "UTC")"#),
+    ("lts_ns", "Timestamp(ns)"),
+    ("dur", "Interval(MonthDayNano)"),
+];
+
+#[test]
+fn avro_of_every_type_decodes_to_the_values_confluents_serializer_was_given() {
+    let broker = kafka();
+    let registry = Registry::start();
+    let topic = broker.new_topic("avro-decoded", 1);
+    let count = 30;
+    // What the serializer was given, in each column's unit.
+    let sent = interop(&[
+        "produce",
+        "avro",
+        "--brokers",
+        &broker.bootstrap(),
+        "--registry",
+        &registry.url,
+        "--topic",
+        &topic,
+        "--count",
+        &count.to_string(),
+        "--columns",
+    ]);
+    // The bytes as a Kafka source delivers them, decoded as a pipeline's
+    // task does. The file and Parquet sinks hold no unions or durations,
+    // so the decoded columns are read here rather than from a sink.
+    let raw: Vec<sabot::record::RawRecord> = broker
+        .consume_all(&topic, count, Duration::from_secs(30))
+        .into_iter()
+        .map(|r| sabot::record::RawRecord {
+            topic: topic.as_str().into(),
+            partition: r.partition,
+            offset: r.offset,
+            timestamp_ms: r.timestamp,
+            key: r.key,
+            value: r.value,
+            headers: Vec::new(),
+        })
+        .collect();
+    assert_eq!(raw.len(), count);
+    let mut decoder = sabot::runtime::decode::Decoder::new(&sabot::plan::DecoderPlan::Registered {
+        kind: sabot::config::RegisteredKind::Avro,
+        registry: sabot::config::RegistryConfig {
+            url: registry.url.clone(),
+            basic_auth: None,
+            bearer_token: None,
+            ca_file: None,
+        },
+        reader_schema: None,
+    })
+    .expect("a decoder");
+    assert_eq!(decoder.run_end(&raw, 0), raw.len(), "one writer's schema");
+    let (batch, bad) = decoder.decode(&raw).expect("decodes");
+    assert_eq!(bad, Vec::new());
+
+    let schema = batch.schema();
+    let types: Vec<(String, String)> = schema
+        .fields()
+        .iter()
+        .filter(|f| !f.name().starts_with("__"))
+        .map(|f| (f.name().clone(), f.data_type().to_string()))
+        .collect();
+    let expected: Vec<(String, String)> = AVRO_COLUMN_TYPES
+        .iter()
+        .map(|(n, t)| (n.to_string(), t.to_string()))
+        .collect();
+    assert_eq!(types, expected);
+
+    // Every value, read from the Arrow arrays' buffers. The arrays are
+    // copied here, where their type need not be named.
+    let mut datas: Vec<_> = batch.columns().iter().map(|c| c.to_data()).collect();
+    let mut arrays = Vec::new();
+    while arrays.len() < datas.len() {
+        let data = datas[arrays.len()].clone();
+        let mut children = Vec::new();
+        for child in data.child_data() {
+            children.push(datas.len());
+            datas.push(child.clone());
+        }
+        arrays.push(ArrowArray {
+            data_type: data.data_type().to_string(),
+            offset: data.offset(),
+            nulls: (0..data.len()).map(|r| data.is_null(r)).collect(),
+            buffers: data
+                .buffers()
+                .iter()
+                .map(|b| b.as_slice().to_vec())
+                .collect(),
+            children,
+        });
+    }
+    let columns = ArrowColumns { arrays };
+    let mut got = Vec::new();
+    for row in 0..batch.num_rows() {
+        let mut record = serde_json::Map::new();
+        for (index, field) in schema.fields().iter().enumerate() {
+            if !field.name().starts_with("__") {
+                record.insert(field.name().clone(), columns.value(index, row));
+            }
+        }
+        assert_eq!(
+            columns.value(schema.index_of("__offset").expect("offsets"), row),
+            Value::from(row),
+            "the rows keep the records' order"
+        );
+        got.push(Value::Object(record));
+    }
+    let got = Value::Array(got);
+    assert!(got == sent, "{}", first_difference(&sent, &got));
+}
+
+/// The arrays of a decoded batch, copied out of Arrow's memory layout into
+/// types this suite can name: it does not depend on Arrow itself, so it
+/// reads the arrays through the methods of the batch Sabot hands back.
+struct ArrowColumns {
+    /// Every array, the batch's columns first, then their children.
+    arrays: Vec<ArrowArray>,
+}
+
+/// One array.
+struct ArrowArray {
+    /// Its type, as Arrow displays it, e.g. `Timestamp(ms, "UTC")`.
+    data_type: String,
+    /// Where its values start in its buffers.
+    offset: usize,
+    /// Whether each value is null.
+    nulls: Vec<bool>,
+    /// Its buffers' bytes.
+    buffers: Vec<Vec<u8>>,
+    /// The indexes of its children in [`ArrowColumns::arrays`].
+    children: Vec<usize>,
+}
+
+impl ArrowColumns {
+    /// Row `row` of array `array` as JSON, in the form
+    /// `schema_interop.py produce --columns` prints: integers of a
+    /// timestamp's, date's or time's own unit, decimals as exact text,
+    /// bytes as hex, a dictionary's value, an interval as [months, days,
+    /// nanoseconds], a union's value as `{"branch": value}` (null for the
+    /// `null` branch).
+    fn value(&self, array: usize, row: usize) -> Value {
+        let a = &self.arrays[array];
+        let ty = a.data_type.as_str();
+        if ty == "Null" || a.nulls[row] {
+            return Value::Null;
+        }
+        let at = a.offset + row;
+        let child = |k: usize| a.children[k];
+        match ty {
+            "Boolean" => Value::from(a.buffers[0][at / 8] & (1 << (at % 8)) != 0),
+            "Int32" | "Date32" => Value::from(a.i32(0, at)),
+            "Float32" => Value::from(f64::from(f32::from_le_bytes(a.word(0, at)))),
+            "Float64" => Value::from(f64::from_le_bytes(a.word(0, at))),
+            "Utf8" => Value::from(String::from_utf8(a.var_bytes(at)).expect("UTF-8")),
+            "Binary" => Value::from(hex(&a.var_bytes(at))),
+            "Interval(MonthDayNano)" => {
+                let value: [u8; 16] = a.word(0, at);
+                let [months, days] = [0, 4].map(|i| {
+                    i64::from(i32::from_le_bytes(
+                        value[i..i + 4].try_into().expect("4 bytes"),
+                    ))
+                });
+                let nanos = i64::from_le_bytes(value[8..].try_into().expect("8 bytes"));
+                Value::from(vec![months, days, nanos])
+            }
+            _ if ty == "Int64" || ty.starts_with("Time64(") || ty.starts_with("Timestamp(") => {
+                Value::from(i64::from_le_bytes(a.word(0, at)))
+            }
+            _ if ty.starts_with("Time32(") => Value::from(a.i32(0, at)),
+            _ if ty.starts_with("FixedSizeBinary(") => {
+                let size: usize = type_arguments(ty)[0].parse().expect("a size");
+                Value::from(hex(a.slice(0, at * size, size)))
+            }
+            _ if ty.starts_with("Decimal128(") => {
+                let scale: u32 = type_arguments(ty)[1].parse().expect("a scale");
+                decimal_text(i128::from_le_bytes(a.word(0, at)), scale)
+            }
+            _ if ty.starts_with("Dictionary(Int32,") => self.value(child(0), a.i32(0, at) as usize),
+            _ if ty.starts_with("Struct(") => {
+                let names = quoted_names(ty, 1);
+                let fields = names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(k, name)| (name, self.value(child(k), row)));
+                Value::Object(fields.collect())
+            }
+            _ if ty.starts_with("List(") => {
+                let (start, end) = (a.i32(0, at) as usize, a.i32(0, at + 1) as usize);
+                Value::from(
+                    (start..end)
+                        .map(|i| self.value(child(0), i))
+                        .collect::<Vec<_>>(),
+                )
+            }
+            _ if ty.starts_with("Map(") => {
+                let (start, end) = (a.i32(0, at) as usize, a.i32(0, at + 1) as usize);
+                let entries = &self.arrays[child(0)];
+                let map = (start..end).map(|i| {
+                    let key = self.value(entries.children[0], i);
+                    let key = key.as_str().expect("a text key").to_owned();
+                    (key, self.value(entries.children[1], i))
+                });
+                Value::Object(map.collect())
+            }
+            _ if ty.starts_with("Union(Dense,") => {
+                // Sabot's type ids are the branches' indexes.
+                let branch = a.buffers[0][at] as usize;
+                let name = &quoted_names(ty, 2)[branch];
+                if name == "null" {
+                    return Value::Null;
+                }
+                let value = self.value(child(branch), a.i32(1, at) as usize);
+                serde_json::json!({ name: value })
+            }
+            other => panic!("no reader here for Arrow type `{other}`"),
+        }
+    }
+}
+
+impl ArrowArray {
+    /// `len` bytes of buffer `buffer` from byte `start`.
+    fn slice(&self, buffer: usize, start: usize, len: usize) -> &[u8] {
+        &self.buffers[buffer][start..start + len]
+    }
+
+    /// Value `index` of buffer `buffer`, whose values are `N` bytes wide.
+    fn word<const N: usize>(&self, buffer: usize, index: usize) -> [u8; N] {
+        self.slice(buffer, index * N, N)
+            .try_into()
+            .expect("N bytes")
+    }
+
+    /// Value `index` of buffer `buffer`, read as an `i32`.
+    fn i32(&self, buffer: usize, index: usize) -> i32 {
+        i32::from_le_bytes(self.word(buffer, index))
+    }
+
+    /// Value `index` of a variable-width array (offsets, then data).
+    fn var_bytes(&self, index: usize) -> Vec<u8> {
+        let (start, end) = (self.i32(0, index) as usize, self.i32(0, index + 1) as usize);
+        self.slice(1, start, end - start).to_vec()
+    }
+}
+
+/// Lowercase hex, as Python's `bytes.hex`.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An unscaled decimal as exact text with `scale` decimals, as Python's
+/// `format(decimal, "f")`.
+fn decimal_text(unscaled: i128, scale: u32) -> Value {
+    let scale = scale as usize;
+    let digits = format!("{:0>width$}", unscaled.unsigned_abs(), width = scale + 1);
+    let (whole, fraction) = digits.split_at(digits.len() - scale);
+    let sign = if unscaled < 0 { "-" } else { "" };
+    Value::from(if scale == 0 {
+        format!("{sign}{whole}")
+    } else {
+        format!("{sign}{whole}.{fraction}")
+    })
+}
+
+/// The arguments of a displayed type, e.g. `["10", "2"]` of
+/// `Decimal128(10, 2)`.
+fn type_arguments(ty: &str) -> Vec<&str> {
+    let inner = &ty[ty.find('(').expect("arguments") + 1..ty.len() - 1];
+    inner.split(", ").collect()
+}
+
+/// The names (`"name": TYPE`) at parenthesis depth `depth` of a displayed
+/// type: a struct's fields at depth 1, a union's branches at depth 2.
+fn quoted_names(ty: &str, depth: usize) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut level = 0;
+    let mut rest = ty;
+    while let Some(c) = rest.chars().next() {
+        match c {
+            '(' => level += 1,
+            ')' => level -= 1,
+            '"' => {
+                let end = rest[1..].find('"').expect("a closing quote") + 1;
+                if level == depth && rest[end + 1..].starts_with(':') {
+                    names.push(rest[1..end].to_owned());
+                }
+                rest = &rest[end + 1..];
+                continue;
+            }
+            _ => {}
+        }
+        rest = &rest[c.len_utf8()..];
+    }
+    names
 }
 
 #[test]
