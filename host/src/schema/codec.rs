@@ -148,6 +148,11 @@ impl RegistryDecoder {
     /// Decode `raw` (one run): the value columns of the good records, the
     /// index in `raw` of each row, and the bad records with the reason.
     ///
+    /// `raw` must be one run as [`RegistryDecoder::run_end`] cuts them:
+    /// every value is read with the schema of the run's first framed value,
+    /// so a value of another schema in the same slice would be a bad record
+    /// (or, were the schemas alike, read with the wrong one).
+    ///
     /// # Errors
     ///
     /// [`Outage`] when the registry cannot be reached; nothing is decoded.

@@ -157,6 +157,20 @@ impl ParquetSink {
     }
 
     fn start_file(&mut self, schema: SchemaRef) -> Result<(), SinkError> {
+        // The Parquet writer cannot take every Arrow type (and aborts on
+        // some rather than answer), so they are refused here, by name.
+        if let Some((column, what)) = schema
+            .fields()
+            .iter()
+            .find_map(|f| unwritable(f.name(), f.data_type()))
+        {
+            return Err(SinkError::Encode {
+                message: format!(
+                    "Parquet cannot hold column `{column}`: it is {what}; drop or convert it \
+                     with a transform, or write it to a `kafka` or `file` sink instead"
+                ),
+            });
+        }
         self.sequence += 1;
         let name = format!(
             "{}-{}-{:06}.parquet",
@@ -255,6 +269,33 @@ impl ParquetSink {
                     >= self.spec.roll_bytes
                 || o.opened.elapsed() >= self.spec.roll_interval
         })
+    }
+}
+
+/// The first part of a column of type `ty`, named `path`, that Parquet
+/// cannot hold: its path and what it is.
+fn unwritable(path: &str, ty: &arrow_schema::DataType) -> Option<(String, &'static str)> {
+    use arrow_schema::{DataType, IntervalUnit};
+    match ty {
+        DataType::Union(..) => Some((
+            path.to_owned(),
+            "a union of several types (an Avro union with more than one non-null branch)",
+        )),
+        DataType::Interval(IntervalUnit::MonthDayNano) => Some((
+            path.to_owned(),
+            "an interval of months, days and nanoseconds",
+        )),
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::FixedSizeList(f, _)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f)
+        | DataType::Map(f, _) => unwritable(&format!("{path}.{}", f.name()), f.data_type()),
+        DataType::Struct(fields) => fields
+            .iter()
+            .find_map(|f| unwritable(&format!("{path}.{}", f.name()), f.data_type())),
+        DataType::Dictionary(_, value) => unwritable(path, value),
+        _ => None,
     }
 }
 
@@ -571,5 +612,59 @@ mod tests {
         all.sort_unstable();
         let expected: Vec<i64> = (0..10).chain(100..110).collect();
         assert_eq!(all, expected);
+    }
+
+    #[test]
+    fn a_union_column_is_refused_by_name_before_anything_is_written() {
+        use arrow_array::{ArrayRef, Int32Array, UnionArray};
+        use arrow_buffer::ScalarBuffer;
+        use arrow_schema::{UnionFields, UnionMode};
+        let dir = tempfile::tempdir().expect("a folder");
+        let mut sink = ParquetSink::open(spec(dir.path(), 10)).expect("opens");
+        let fields = UnionFields::new(
+            vec![0, 1],
+            vec![
+                Field::new("int", DataType::Int32, false),
+                Field::new("string", DataType::Utf8, false),
+            ],
+        );
+        let children: Vec<ArrayRef> = vec![
+            Arc::new(Int32Array::from(vec![1])),
+            Arc::new(StringArray::from(vec!["a"])),
+        ];
+        let union = UnionArray::try_new(
+            fields.clone(),
+            ScalarBuffer::from(vec![0i8, 1]),
+            Some(ScalarBuffer::from(vec![0i32, 0])),
+            children,
+        )
+        .expect("a union");
+        let customer = arrow_array::StructArray::from(vec![(
+            Arc::new(Field::new(
+                "discount",
+                DataType::Union(fields, UnionMode::Dense),
+                true,
+            )),
+            Arc::new(union) as ArrayRef,
+        )]);
+        let batch = RecordBatch::try_from_iter([("customer", Arc::new(customer) as ArrayRef)])
+            .expect("a batch");
+        let tracker = Arc::new(Mutex::new(OffsetTracker::new()));
+        let ack = BatchAck::new(0, tracker);
+        let err = sink.write(&batch, &ack).expect_err("refused");
+        assert_eq!(
+            err.to_string(),
+            SinkError::Encode {
+                message:
+                    "Parquet cannot hold column `customer.discount`: it is a union of several \
+                          types (an Avro union with more than one non-null branch); drop or \
+                          convert it with a transform, or write it to a `kafka` or `file` sink \
+                          instead"
+                        .to_owned()
+            }
+            .to_string()
+        );
+        let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
+        assert!(left.is_empty(), "nothing is written: {left:?}");
     }
 }
