@@ -415,8 +415,11 @@ def avro_parquet(brokers, topic, group, count, registry, out_dir):
                 rows = []
                 c.commit(asynchronous=False)
     if rows:
+        # The last, partial file; when the count is a multiple of the file
+        # size, everything is committed already (a commit of nothing new
+        # is refused with _NO_OFFSET).
         write(rows, files)
-    c.commit(asynchronous=False)
+        c.commit(asynchronous=False)
     c.close()
 
 
