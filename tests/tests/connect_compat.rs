@@ -712,8 +712,14 @@ fn sabot_serve_answers_the_rest_calls_as_kafka_connect_does() {
         "GET",
         "/connector-plugins?connectorsOnly=false",
         NONE,
-        &["$[].description", "$[].location"],
-        "a WASM transformation carries its own description and the file it was loaded from",
+        &["$[].description", "$[].location", "$[].config"],
+        "a WASM transformation carries its own description, the file it was loaded from and its config keys",
+    );
+    run.same(
+        200,
+        "GET",
+        "/connector-plugins/FileStreamSinkConnector/config",
+        NONE,
     );
     let validate = "/connector-plugins/FileStreamSinkConnector/config/validate";
     let full = each(&run.sides, |side| {

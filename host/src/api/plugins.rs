@@ -241,7 +241,7 @@ fn config_key_info(
         "importance": if required { "HIGH" } else { "MEDIUM" },
         "documentation": doc,
         "group": group,
-        "order_in_group": order,
+        "order": order,
         "width": "NONE",
         "display_name": name,
         "dependents": [],
