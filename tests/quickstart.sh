@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The quickstart: build Sabot and its bundled plugins, then run
-# pipelines/quickstart.yaml on the embedded in-memory broker until the
-# generated orders are all through. The output lands in out/quickstart.jsonl.
+# pipelines/quickstart.yaml and pipelines/quickstart-avro.yaml on the
+# embedded in-memory broker and schema registry until the generated orders
+# are all through. The output lands in out/quickstart.jsonl and
+# out/quickstart-parquet/.
 #
 #   tests/quickstart.sh                     200,000 generated orders
 #   QUICKSTART_RECORDS=10000 tests/quickstart.sh
@@ -40,6 +42,9 @@ cargo build --release -p sabot --bin sabot || fail "cargo build failed (see abov
 
 mkdir -p out
 rm -f "${QUICKSTART_OUT:-out/quickstart.jsonl}"
-echo "quickstart: running pipelines/quickstart.yaml"
-target/release/sabot run pipelines/quickstart.yaml --until-idle --progress 2
+rm -rf "${QUICKSTART_PARQUET:-out/quickstart-parquet}"
+echo "quickstart: running pipelines/quickstart.yaml and pipelines/quickstart-avro.yaml"
+target/release/sabot run pipelines/quickstart.yaml pipelines/quickstart-avro.yaml \
+  --until-idle --progress 2 --log warn
 echo "quickstart: output in ${QUICKSTART_OUT:-out/quickstart.jsonl} ($(wc -l < "${QUICKSTART_OUT:-out/quickstart.jsonl}") lines)"
+echo "quickstart: and in ${QUICKSTART_PARQUET:-out/quickstart-parquet}/ ($(find "${QUICKSTART_PARQUET:-out/quickstart-parquet}" -name '*.parquet' | wc -l) Parquet files)"

@@ -29,6 +29,74 @@ use crate::source::datagen::{OrderGenerator, Pacer};
 /// How far, in records, a feed may run ahead of its readers.
 const FEED_LEAD: u64 = 20_000;
 
+/// Turns generated JSON orders into Avro framed with a registered schema's
+/// id; what does not decode as an order is kept as it is.
+struct AvroFeed {
+    decoder: crate::format::json::JsonDecoder,
+    encoder: crate::schema::codec::RegistryEncoder,
+    subject_topic: String,
+    buffer: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl AvroFeed {
+    fn new(registry: &crate::config::RegistryConfig, topic: &str) -> Result<Self, String> {
+        let decoder = crate::format::json::JsonDecoder::new(
+            crate::source::datagen::order_schema(),
+            crate::format::json::JsonOptions::default(),
+        )
+        .map_err(|e| format!("the feed's order schema: {}", e.message))?;
+        let client = crate::schema::codec::client(registry)?;
+        let options = crate::config::RegisteredSinkOptions {
+            record_name: Some("sabot.datagen.Order".to_owned()),
+            ..crate::config::RegisteredSinkOptions::with_defaults()
+        };
+        Ok(AvroFeed {
+            decoder,
+            encoder: crate::schema::codec::RegistryEncoder::new(
+                crate::config::RegisteredKind::Avro,
+                options,
+                client,
+                "order",
+            ),
+            subject_topic: topic.to_owned(),
+            buffer: Vec::new(),
+            ends: Vec::new(),
+        })
+    }
+
+    /// `values`, each well-formed order as framed Avro.
+    fn encode(&mut self, values: &mut [Option<Vec<u8>>]) -> Result<(), String> {
+        let decoded = {
+            let views: Vec<Option<&[u8]>> = values.iter().map(|v| v.as_deref()).collect();
+            self.decoder.decode(&views)
+        };
+        self.buffer.clear();
+        self.ends.clear();
+        let errors = self
+            .encoder
+            .encode(
+                &decoded.batch,
+                &self.subject_topic,
+                &mut self.buffer,
+                &mut self.ends,
+            )
+            .map_err(|e| format!("cannot write the feed's orders as Avro: {e}"))?;
+        if let Some(e) = errors.first() {
+            return Err(format!(
+                "cannot write a generated order as Avro: {}",
+                e.message
+            ));
+        }
+        let mut start = 0;
+        for (row, end) in decoded.rows.iter().zip(&self.ends) {
+            values[*row as usize] = Some(self.buffer[start..*end].to_vec());
+            start = *end;
+        }
+        Ok(())
+    }
+}
+
 /// A running in-memory schema registry. Dropping it stops the registry.
 pub struct EmbeddedRegistry {
     url: String,
@@ -149,6 +217,10 @@ pub fn run_feed(
     } else {
         &feed.topics
     };
+    let mut avro = match &feed.avro {
+        Some(registry) => Some(AvroFeed::new(registry, &topics[0])?),
+        None => None,
+    };
     while total.is_none_or(|t| sent < t) && !stop.load(Ordering::Acquire) {
         let consumed = progress.consumed.load(Ordering::Acquire);
         if sent.saturating_sub(consumed) >= FEED_LEAD {
@@ -161,8 +233,17 @@ pub fn run_feed(
             std::thread::sleep(Duration::from_millis(2));
             continue;
         }
-        for _ in 0..n {
-            let (key, value, headers) = generator.next_record();
+        let mut chunk: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<crate::record::Header>)> =
+            (0..n).map(|_| generator.next_record()).collect();
+        if let Some(avro) = avro.as_mut() {
+            let mut values: Vec<Option<Vec<u8>>> =
+                chunk.iter_mut().map(|(_, v, _)| v.take()).collect();
+            avro.encode(&mut values)?;
+            for ((_, v, _), value) in chunk.iter_mut().zip(values) {
+                *v = value;
+            }
+        }
+        for (key, value, headers) in chunk {
             let topic = &topics[(sent % topics.len() as u64) as usize];
             let mut kafka_headers = OwnedHeaders::new_with_capacity(headers.len());
             for h in &headers {

@@ -134,6 +134,8 @@ pub struct FeedPlan {
     pub topics: Vec<String>,
     /// Shared progress counters.
     pub progress: Arc<FeedProgress>,
+    /// Write Avro with schemas registered here, rather than JSON.
+    pub avro: Option<crate::config::RegistryConfig>,
 }
 
 /// Settings of planning itself.
@@ -202,10 +204,41 @@ pub fn plan(
         let progress = embedded.then(|| Arc::new(FeedProgress::default()));
         if let (Some(e), Some(progress)) = (&kafka.embedded, &progress) {
             if let Some(datagen) = &e.datagen {
+                let avro = match e.format {
+                    crate::config::FeedFormat::Json => None,
+                    crate::config::FeedFormat::Avro => {
+                        let registry = kafka
+                            .format
+                            .avro
+                            .as_ref()
+                            .and_then(|a| a.registry.as_ref())
+                            .or(config.schema_registry.as_ref())
+                            .cloned()
+                            .map(|r| resolve_registry(r, options.embedded_registry.as_deref()));
+                        match registry {
+                            Some(r) if check_registry_url(&r.url).is_ok() => Some(r),
+                            Some(r) => {
+                                if let Err(e) = check_registry_url(&r.url) {
+                                    problems.push(Problem::new("source.kafka.embedded.format", e));
+                                }
+                                None
+                            }
+                            None => {
+                                problems.push(Problem::new(
+                                    "source.kafka.embedded.format",
+                                    "`avro` needs a schema registry to register the orders' schema in; \
+                                     set `schema_registry: embedded` (or a URL) at the top of the file",
+                                ));
+                                None
+                            }
+                        }
+                    }
+                };
                 feed = Some(FeedPlan {
                     datagen: datagen.clone(),
                     topics: kafka.topics.clone().unwrap_or_default(),
                     progress: progress.clone(),
+                    avro,
                 });
             }
         }
@@ -725,6 +758,42 @@ mod tests {
                 other => panic!("not a registered format: {other:?}"),
             },
             other => panic!("not a Kafka sink: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_avro_feed_needs_a_registry() {
+        let engine = Engine::new().expect("an engine");
+        let options = PlanOptions {
+            check_brokers: false,
+            embedded: Some("127.0.0.1:9".to_owned()),
+            ..PlanOptions::default()
+        };
+        let text = "apiVersion: sabot/v1\nname: p\nsource:\n  kafka:\n    brokers: embedded\n\
+            \x20   topics: [a]\n    group: g\n    embedded: { format: avro, datagen: { records: 1 } }\n\
+            sink:\n  stdout: {}\n";
+        let Err(err) = plan(&loaded(text), &engine, &options) else {
+            panic!("planned without a registry");
+        };
+        assert_eq!(err.problems.len(), 1);
+        assert_eq!(err.problems[0].path, "source.kafka.embedded.format");
+        assert!(
+            err.problems[0]
+                .message
+                .starts_with("`avro` needs a schema registry"),
+            "{}",
+            err.problems[0].message
+        );
+        let with_registry = text.replace(
+            "name: p\n",
+            "name: p\nschema_registry: http://127.0.0.1:18081\n",
+        );
+        match plan(&loaded(&with_registry), &engine, &options) {
+            Ok(p) => assert_eq!(
+                p.feed.and_then(|f| f.avro).map(|r| r.url),
+                Some("http://127.0.0.1:18081".to_owned())
+            ),
+            Err(e) => panic!("{e}"),
         }
     }
 }

@@ -302,6 +302,94 @@ fn the_quickstart_runs_on_the_embedded_broker() {
 }
 
 #[test]
+fn the_avro_quickstart_writes_parquet_with_the_embedded_registry() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let parquet = dir.path().join("parquet");
+    let out = sabot(
+        &[
+            "run",
+            &pipeline("quickstart-avro.yaml"),
+            "--until-idle",
+            "--progress",
+            "0",
+        ],
+        &[
+            ("QUICKSTART_RECORDS", "20000".to_owned()),
+            ("QUICKSTART_PARQUET", parquet.display().to_string()),
+        ],
+    );
+    assert_success(&out);
+    let err = stderr(&out);
+    assert!(err.contains("embedded schema registry"), "{err}");
+
+    // What the generator made: the well-formed orders over 100 come out,
+    // the malformed ones are dead-lettered.
+    let mut generator = sabot::source::datagen::OrderGenerator::new(42, 0.01);
+    let mut expected: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
+    let mut bad = 0;
+    for _ in 0..20_000 {
+        let (_, value, _) = generator.next_record();
+        match value
+            .as_deref()
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
+        {
+            Some(v) if v["amount"].is_number() => {
+                if v["amount"].as_f64().expect("number") > 100.0 {
+                    expected.insert(v["id"].as_u64().expect("id"), v);
+                }
+            }
+            _ => bad += 1,
+        }
+    }
+    let read = Command::new(sabot_tests::python())
+        .arg(repo_root().join("tests/python/schema_interop.py"))
+        .args(["parquet", &parquet.display().to_string()])
+        .output()
+        .expect("python runs");
+    assert!(
+        read.status.success(),
+        "{}",
+        String::from_utf8_lossy(&read.stderr)
+    );
+    let rows: Vec<serde_json::Value> = serde_json::from_slice(&read.stdout).expect("JSON rows");
+    assert_eq!(rows.len(), expected.len());
+    let mut seen = BTreeSet::new();
+    for row in &rows {
+        let id = row["id"].as_u64().expect("id");
+        assert!(seen.insert(id), "order {id} written twice");
+        let want = expected
+            .get(&id)
+            .unwrap_or_else(|| panic!("order {id} should not be there"));
+        assert_eq!(
+            row["amount"].as_f64(),
+            want["amount"].as_f64(),
+            "order {id}"
+        );
+        for field in ["currency", "items", "status", "coupon", "paid"] {
+            assert_eq!(row[field], want[field], "order {id}: `{field}`");
+        }
+        assert_eq!(row["customer"]["id"], want["customer"]["id"]);
+        for masked in ["name", "email"] {
+            let value = row["customer"][masked].as_str().expect("a string");
+            assert_eq!(value.len(), 64, "a hex HMAC-SHA256, not {value}");
+            assert_ne!(Some(value), want["customer"][masked].as_str());
+        }
+    }
+    let summary = err
+        .lines()
+        .find(|l| l.starts_with("quickstart-avro: done in "))
+        .unwrap_or_else(|| panic!("no summary line in:\n{err}"));
+    assert!(
+        summary.contains(&format!(
+            ": 20000 records in, {} out, {} filtered, {bad} dead-lettered (",
+            expected.len(),
+            20_000 - bad - expected.len()
+        )),
+        "{summary}"
+    );
+}
+
+#[test]
 fn passthrough_copies_records_as_they_are() {
     let broker = kafka();
     let input = broker.new_topic("raw-in", 2);
@@ -508,6 +596,7 @@ fn every_pipeline_file_validates() {
             "orders-to-topic.yaml",
             "passthrough.yaml",
             "protobuf-orders.yaml",
+            "quickstart-avro.yaml",
             "quickstart.yaml"
         ]
     );
@@ -519,7 +608,7 @@ fn every_pipeline_file_validates() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok: ")).count(),
-        9,
+        10,
         "{stdout}"
     );
     assert!(

@@ -241,6 +241,24 @@ pub struct EmbeddedConfig {
     /// Fill the source topics with generated order records.
     #[serde(default)]
     pub datagen: Option<DatagenConfig>,
+    /// How the generated orders are written: `json` (the default), or
+    /// `avro` in the Confluent wire format, their schema registered in the
+    /// source's schema registry (`schema_registry: embedded` needs nothing
+    /// else). Malformed orders (`bad_ratio`) are written as they are, so
+    /// they reach the dead-letter path unframed.
+    #[serde(default)]
+    pub format: FeedFormat,
+}
+
+/// How an embedded feed writes its orders.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FeedFormat {
+    /// JSON text.
+    #[default]
+    Json,
+    /// Avro in the Confluent wire format.
+    Avro,
 }
 
 /// Generated JSON orders.

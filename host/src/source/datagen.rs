@@ -151,6 +151,35 @@ impl OrderGenerator {
     }
 }
 
+/// The columns of a well-formed generated order, as the quickstart's
+/// pipeline declares them: what an Avro feed writes.
+pub fn order_schema() -> arrow_schema::SchemaRef {
+    let spec = serde_json::json!({
+        "id": { "type": "int64", "nullable": false },
+        "ts": { "type": "timestamp(ms, UTC)", "nullable": false },
+        "customer": { "type": { "struct": {
+            "id": { "type": "int64", "nullable": false },
+            "name": { "type": "utf8", "nullable": false },
+            "email": { "type": "utf8", "nullable": false },
+            "tier": { "type": "utf8", "nullable": false },
+        } }, "nullable": false },
+        "amount": { "type": "float64", "nullable": false },
+        "currency": { "type": "utf8", "nullable": false },
+        "items": { "type": "int32", "nullable": false },
+        "status": { "type": "utf8", "nullable": false },
+        "country": { "type": "utf8", "nullable": false },
+        "channel": { "type": "utf8", "nullable": false },
+        "coupon": "utf8",
+        "paid": { "type": "bool", "nullable": false },
+    });
+    // The spec is fixed and parses; an empty schema would only make every
+    // order a bad record, never a wrong one.
+    Arc::new(
+        crate::format::schema::parse_schema(&spec)
+            .unwrap_or_else(|_| arrow_schema::Schema::empty()),
+    )
+}
+
 /// Paces a generator to a rate, if one is set.
 #[derive(Debug)]
 pub struct Pacer {
