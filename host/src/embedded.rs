@@ -233,8 +233,8 @@ pub fn run_feed(
             std::thread::sleep(Duration::from_millis(2));
             continue;
         }
-        let mut chunk: Vec<(Vec<u8>, Option<Vec<u8>>, Vec<crate::record::Header>)> =
-            (0..n).map(|_| generator.next_record()).collect();
+        // Key, value and headers of each generated record.
+        let mut chunk: Vec<_> = (0..n).map(|_| generator.next_record()).collect();
         if let Some(avro) = avro.as_mut() {
             let mut values: Vec<Option<Vec<u8>>> =
                 chunk.iter_mut().map(|(_, v, _)| v.take()).collect();
