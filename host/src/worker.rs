@@ -832,13 +832,9 @@ mod tests {
     use super::*;
     use std::path::Path;
 
-    fn spec(records: u64, out: &Path) -> ConnectorSpec {
-        let text = format!(
-            "apiVersion: sabot/v1\nname: gen\nsource:\n  datagen: {{ records: {records}, rate: 2000 }}\n\
-             sink:\n  file: {{ path: {}, sync: false }}\n",
-            out.display()
-        );
-        let (config, secret_paths) = crate::config::load_str(&text, Path::new(".")).expect("loads");
+    /// The connector of the pipeline file `text`, with `tasks_max` tasks.
+    fn spec_of(text: &str, tasks_max: usize) -> ConnectorSpec {
+        let (config, secret_paths) = crate::config::load_str(text, Path::new(".")).expect("loads");
         ConnectorSpec {
             pipeline: LoadedPipeline {
                 file: "gen.yaml".into(),
@@ -846,8 +842,17 @@ mod tests {
                 config,
                 secret_paths,
             },
-            tasks_max: 1,
+            tasks_max,
         }
+    }
+
+    fn spec(records: u64, out: &Path) -> ConnectorSpec {
+        let text = format!(
+            "apiVersion: sabot/v1\nname: gen\nsource:\n  datagen: {{ records: {records}, rate: 2000 }}\n\
+             sink:\n  file: {{ path: {}, sync: false }}\n",
+            out.display()
+        );
+        spec_of(&text, 1)
     }
 
     /// A datagen → mask(`mask`) → file connector of `records` orders.
@@ -865,16 +870,7 @@ mod tests {
             plugin.display(),
             out.display()
         );
-        let (config, secret_paths) = crate::config::load_str(&text, Path::new(".")).expect("loads");
-        ConnectorSpec {
-            pipeline: LoadedPipeline {
-                file: "gen.yaml".into(),
-                base_dir: ".".into(),
-                config,
-                secret_paths,
-            },
-            tasks_max,
-        }
+        spec_of(&text, tasks_max)
     }
 
     fn wait_for(mut f: impl FnMut() -> bool) -> bool {

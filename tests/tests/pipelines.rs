@@ -235,6 +235,30 @@ fn a_killed_sabot_loses_nothing() {
     );
 }
 
+/// The first `n` orders of the quickstart's generator (seed 42, 1 %
+/// malformed): the well-formed ones over 100 by id, and how many are
+/// malformed.
+fn quickstart_orders(n: usize) -> (BTreeMap<u64, serde_json::Value>, usize) {
+    let mut generator = sabot::source::datagen::OrderGenerator::new(42, 0.01);
+    let mut kept = BTreeMap::new();
+    let mut bad = 0;
+    for _ in 0..n {
+        let (_, value, _) = generator.next_record();
+        match value
+            .as_deref()
+            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
+        {
+            Some(v) if v["amount"].is_number() => {
+                if v["amount"].as_f64().expect("number") > 100.0 {
+                    kept.insert(v["id"].as_u64().expect("id"), v);
+                }
+            }
+            _ => bad += 1,
+        }
+    }
+    (kept, bad)
+}
+
 #[test]
 fn the_quickstart_runs_on_the_embedded_broker() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -255,23 +279,8 @@ fn the_quickstart_runs_on_the_embedded_broker() {
     assert_success(&out);
 
     // The same generator, run here, says what must come out.
-    let mut generator = sabot::source::datagen::OrderGenerator::new(42, 0.01);
-    let mut expected = BTreeSet::new();
-    let mut bad = 0;
-    for _ in 0..20_000 {
-        let (_, value, _) = generator.next_record();
-        match value
-            .as_deref()
-            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
-        {
-            Some(v) if v["amount"].is_f64() || v["amount"].is_u64() => {
-                if v["amount"].as_f64().expect("number") > 100.0 {
-                    expected.insert(v["id"].as_u64().expect("id"));
-                }
-            }
-            _ => bad += 1,
-        }
-    }
+    let (kept, bad) = quickstart_orders(20_000);
+    let expected: BTreeSet<u64> = kept.keys().copied().collect();
     let text = std::fs::read_to_string(&file).expect("the output file");
     let mut ids = BTreeSet::new();
     for line in text.lines() {
@@ -324,23 +333,7 @@ fn the_avro_quickstart_writes_parquet_with_the_embedded_registry() {
 
     // What the generator made: the well-formed orders over 100 come out,
     // the malformed ones are dead-lettered.
-    let mut generator = sabot::source::datagen::OrderGenerator::new(42, 0.01);
-    let mut expected: BTreeMap<u64, serde_json::Value> = BTreeMap::new();
-    let mut bad = 0;
-    for _ in 0..20_000 {
-        let (_, value, _) = generator.next_record();
-        match value
-            .as_deref()
-            .and_then(|v| serde_json::from_slice::<serde_json::Value>(v).ok())
-        {
-            Some(v) if v["amount"].is_number() => {
-                if v["amount"].as_f64().expect("number") > 100.0 {
-                    expected.insert(v["id"].as_u64().expect("id"), v);
-                }
-            }
-            _ => bad += 1,
-        }
-    }
+    let (expected, bad) = quickstart_orders(20_000);
     let read = Command::new(sabot_tests::python())
         .arg(repo_root().join("tests/python/schema_interop.py"))
         .args(["parquet", &parquet.display().to_string()])

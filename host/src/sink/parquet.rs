@@ -621,13 +621,14 @@ mod tests {
         use arrow_schema::{UnionFields, UnionMode};
         let dir = tempfile::tempdir().expect("a folder");
         let mut sink = ParquetSink::open(spec(dir.path(), 10)).expect("opens");
-        let fields = UnionFields::new(
+        let fields = UnionFields::try_new(
             vec![0, 1],
             vec![
                 Field::new("int", DataType::Int32, false),
                 Field::new("string", DataType::Utf8, false),
             ],
-        );
+        )
+        .expect("union fields");
         let children: Vec<ArrayRef> = vec![
             Arc::new(Int32Array::from(vec![1])),
             Arc::new(StringArray::from(vec!["a"])),
