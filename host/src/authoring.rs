@@ -110,7 +110,7 @@ fn vendored_manifest() -> String {
 pub enum AuthoringError {
     /// A plugin name that cannot be a crate name.
     #[error(
-        "`{name}` is not a usable plugin name; use lowercase letters, digits and `-`, starting with a letter"
+        "`{name}` is not a usable plugin name; use lowercase letters, digits and `-`, starting with a letter (and not `sabot-plugin-sdk`, the SDK's own name)"
     )]
     InvalidName {
         /// The name given.
@@ -194,7 +194,8 @@ pub fn new_plugin(
             .chars()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
         && !name.ends_with('-');
-    if !valid {
+    // The SDK's own crate name would clash with the SDK it depends on.
+    if !valid || name == VENDORED_DIR {
         return Err(AuthoringError::InvalidName {
             name: name.to_owned(),
         });
@@ -485,8 +486,15 @@ pub fn test_plugin(
         path: input.to_owned(),
         message,
     };
-    let schema = infer_schema(lines.iter().map(|(_, l)| l.as_bytes()))
-        .map_err(|e| batch_input(e.to_string()))?;
+    if lines.is_empty() {
+        return Err(batch_input(
+            "it holds no records; write one JSON object per line".to_owned(),
+        ));
+    }
+    // The only failure: no line is a JSON object.
+    let schema = infer_schema(lines.iter().map(|(_, l)| l.as_bytes())).map_err(|_| {
+        batch_input("none of its lines is a JSON object; write one JSON object per line".to_owned())
+    })?;
     let mut decoder = JsonDecoder::new(Arc::new(schema), JsonOptions::default())
         .map_err(|e| batch_input(e.to_string()))?;
     let values: Vec<Option<&[u8]>> = lines.iter().map(|(_, l)| Some(l.as_bytes())).collect();
@@ -842,7 +850,7 @@ mod tests {
             include_str!("../../wit/plugin.wit")
         );
         assert!(dir.join("Cargo.lock").exists());
-        for name in ["Upper", "1up", "up_per", "up-", ""] {
+        for name in ["Upper", "1up", "up_per", "up-", "", "sabot-plugin-sdk"] {
             let err = new_plugin(name, Some(&root.path().join("x")), None).unwrap_err();
             assert!(
                 matches!(err, AuthoringError::InvalidName { .. }),

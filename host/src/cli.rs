@@ -359,17 +359,23 @@ fn run(args: RunArgs) -> ExitCode {
 }
 
 fn validate(args: ValidateArgs) -> ExitCode {
-    let Some(loaded) = load_all(&args.files) else {
-        return ExitCode::FAILURE;
-    };
-    if let Some(message) = duplicate_names(&loaded) {
+    // Every file is read as far as it goes; a file with problems in its
+    // keys or values is still planned (plugins loaded, brokers asked when
+    // nothing else is wrong), so that one run lists every problem.
+    let checked: Vec<(Option<LoadedPipeline>, ConfigError)> = args
+        .files
+        .iter()
+        .map(|f| crate::config::check_file(f))
+        .collect();
+    let readable: Vec<LoadedPipeline> = checked.iter().filter_map(|(l, _)| l.clone()).collect();
+    if let Some(message) = duplicate_names(&readable) {
         eprintln!("error: {message}");
         return ExitCode::FAILURE;
     }
     let embedded = if args.offline {
         None
     } else {
-        match start_embedded(&loaded) {
+        match start_embedded(&readable) {
             Ok(e) => e,
             Err(e) => {
                 eprintln!("error: {e}");
@@ -377,7 +383,7 @@ fn validate(args: ValidateArgs) -> ExitCode {
             }
         }
     };
-    let registry = match start_embedded_registry(&loaded) {
+    let registry = match start_embedded_registry(&readable) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
@@ -397,19 +403,38 @@ fn validate(args: ValidateArgs) -> ExitCode {
     let Some(engine) = engine() else {
         return ExitCode::FAILURE;
     };
-    match plan_all(&loaded, &engine, &options) {
-        Ok(plans) => {
-            for (l, p) in loaded.iter().zip(&plans) {
-                println!("ok: `{}`: {}", l.file.display(), describe(p));
+    let mut failed = false;
+    for (loaded, mut error) in checked {
+        let planned = loaded.as_ref().map(|l| {
+            // A file that read with problems is planned without asking
+            // brokers: their answer would add nothing to fix first.
+            let options = PlanOptions {
+                check_brokers: options.check_brokers && error.problems.is_empty(),
+                ..options.clone()
+            };
+            plan(l, &engine, &options)
+        });
+        match planned {
+            Some(Ok(p)) if error.problems.is_empty() => {
+                println!("ok: `{}`: {}", error.file.display(), describe(&p));
+                continue;
             }
-            ExitCode::SUCCESS
-        }
-        Err(errors) => {
-            for e in errors {
-                eprintln!("error: {e}");
+            Some(Err(e)) => {
+                for problem in e.problems {
+                    if !error.problems.contains(&problem) {
+                        error.problems.push(problem);
+                    }
+                }
             }
-            ExitCode::FAILURE
+            _ => {}
         }
+        failed = true;
+        eprintln!("error: {error}");
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }
 
@@ -446,6 +471,10 @@ fn watch(
                     l.file.display(),
                     changed.join(", ")
                 );
+            }
+            if format!("{:?}", fresh.config.transforms) == format!("{:?}", l.config.transforms) {
+                // Nothing to swap; what did change was reported above.
+                continue;
             }
             match plan(&fresh, engine, options) {
                 Ok(p) => {

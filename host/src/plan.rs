@@ -190,7 +190,8 @@ pub fn plan(
         if brokers.is_empty() {
             problems.push(Problem::new(
                 "source.kafka.brokers",
-                "`embedded` needs the embedded broker, which is not running here",
+                "`embedded` needs the embedded broker, which `sabot run` and `sabot validate` \
+                 start; `sabot serve` has none, so name a Kafka here",
             ));
         }
         source_brokers = Some(brokers.clone());
@@ -274,8 +275,10 @@ pub fn plan(
         );
         (SourcePlan::Kafka(spec), decoder)
     } else if let Some(datagen) = &config.source.datagen {
+        // The generator's own schema: its malformed records (`bad_ratio`)
+        // are bad records, not a reason to infer text columns.
         let decoder = DecoderPlan::Json {
-            schema: None,
+            schema: Some(crate::source::datagen::order_schema()),
             infer_records: defaults::INFER_RECORDS,
             unknown_fields: UnknownFields::Reject,
         };
@@ -426,6 +429,30 @@ pub fn plan(
         }
         _ => None,
     };
+
+    // `embedded` where no embedded broker runs (under `sabot serve`) would
+    // leave a client with no broker at all.
+    let unresolved = "`embedded` needs the embedded broker, which `sabot run` and \
+                      `sabot validate` start; `sabot serve` has none, so name a Kafka here";
+    let said_embedded = |b: Option<&str>| b.is_some_and(|b| b.trim() == "embedded");
+    if let SinkPlan::Kafka(spec) = &sink
+        && spec.brokers.is_empty()
+        && said_embedded(
+            config
+                .sink
+                .kafka
+                .as_ref()
+                .and_then(|k| k.brokers.as_deref()),
+        )
+    {
+        problems.push(Problem::new("sink.kafka.brokers", unresolved));
+    }
+    if let Some(dl) = &dead_letter
+        && dl.brokers.is_empty()
+        && said_embedded(config.errors.dead_letter_brokers.as_deref())
+    {
+        problems.push(Problem::new("errors.dead_letter_brokers", unresolved));
+    }
 
     if options.check_brokers && problems.is_empty() {
         let mut checked: Vec<String> = Vec::new();
@@ -795,5 +822,29 @@ mod tests {
             ),
             Err(e) => panic!("{e}"),
         }
+    }
+
+    #[test]
+    fn embedded_brokers_where_none_runs_are_a_problem_wherever_they_are_named() {
+        let engine = Engine::new().expect("an engine");
+        let serve_like = PlanOptions {
+            check_brokers: false,
+            ..PlanOptions::default()
+        };
+        let text = "apiVersion: sabot/v1\nname: p\nsource:\n  datagen: { records: 1 }\n\
+            sink:\n  kafka: { brokers: embedded, topic: t }\n\
+            errors: { on_bad_record: dead-letter, dead_letter_topic: d, dead_letter_brokers: embedded }\n";
+        let Err(err) = plan(&loaded(text), &engine, &serve_like) else {
+            panic!("planned with no broker");
+        };
+        let paths: Vec<&str> = err.problems.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(paths, ["sink.kafka.brokers", "errors.dead_letter_brokers"]);
+        assert!(
+            err.problems[0]
+                .message
+                .contains("`sabot serve` has none, so name a Kafka here"),
+            "{}",
+            err.problems[0].message
+        );
     }
 }

@@ -665,6 +665,65 @@ async fn plugin_config_keys_are_described() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn datagen_keys_are_its_own_and_dot_names_are_refused() {
+    let server = Server::new();
+    let (status, keys) = server
+        .call("GET", "/connector-plugins/datagen/config", None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let names: Vec<&str> = keys
+        .as_array()
+        .expect("a list")
+        .iter()
+        .filter_map(|k| k["name"].as_str())
+        .collect();
+    for key in [
+        "kafka.topic",
+        "iterations",
+        "max.interval",
+        "sabot.datagen.rate",
+    ] {
+        assert!(names.contains(&key), "{key} in {names:?}");
+    }
+    for key in ["topics", "file", "value.converter"] {
+        assert!(!names.contains(&key), "{key} in {names:?}");
+    }
+    // A key of another class is said to be one, not "did you mean" itself.
+    let (status, body) = server
+        .call(
+            "POST",
+            "/connectors",
+            Some(json!({ "name": "gen", "config": {
+                "connector.class": "datagen", "kafka.topic": "t",
+                "sabot.brokers": "127.0.0.1:9", "file": "/tmp/x" } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    let message = body["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("file: does not apply to this `connector.class`"),
+        "{message}"
+    );
+    for name in [".", ".."] {
+        let config = datagen_config(&server.out("dots.jsonl"), 100);
+        let (status, body) = server
+            .call(
+                "POST",
+                "/connectors",
+                Some(json!({ "name": name, "config": config })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}: {body}");
+        assert!(
+            body["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("use at least one letter, digit, `_` or `-`")),
+            "{body}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn initial_states_show_in_the_status() {
     let server = Server::new();
     for (name, initial, connector, tasks) in [

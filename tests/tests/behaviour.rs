@@ -363,6 +363,44 @@ fn until_idle_ends_for_a_member_that_owns_no_partition() {
 }
 
 #[test]
+fn validate_lists_every_problem_of_every_file_at_once() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let good = write(
+        dir.path(),
+        "good.yaml",
+        "apiVersion: sabot/v1\nname: good\nsource:\n  datagen: { records: 1 }\nsink:\n  stdout: {}\n",
+    );
+    let bad = write(
+        dir.path(),
+        "bad.yaml",
+        "apiVersion: sabot/v1\nname: bad\nsource:\n  datagen: { records: 1, rat: 5 }\n\
+         transforms:\n  - plugin: no-such-plugin.wasm\n\
+         sink:\n  stdout: {}\nbatch: { max_wait: 5 parsecs }\n",
+    );
+    let out = sabot(&["validate", "--offline", &good, &bad], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "ok: `{good}`: pipeline `good`: datagen → [] → stdout"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "error: `{bad}` has 3 problems:\n  \
+             source.datagen.rat: unknown key; did you mean `rate`? (valid keys here: `records`, \
+             `rate`, `seed`, `bad_ratio`)\n  \
+             batch.max_wait: `parsecs` is not a unit of time; use `ms`, `s`, `m` or `h`\n  \
+             transforms[0].plugin: no plugin file at `{}`; build it (for the bundled plugins: \
+             `plugins/build.sh`) or fix the path\n",
+            dir.path().join("no-such-plugin.wasm").display()
+        )
+    );
+}
+
+#[test]
 fn every_command_has_help() {
     for args in [
         &["--help"][..],

@@ -831,6 +831,11 @@ impl Builder<'_> {
             let mut message = String::from("unknown key");
             if key.starts_with("transforms.") {
                 message.push_str("; list the transform's name in `transforms` first");
+            } else if KNOWN_KEYS.contains(&key.as_str()) {
+                // A key of other connector classes.
+                message = "does not apply to this `connector.class`; \
+                           `GET /connector-plugins/{class}/config` lists the keys each class takes"
+                    .to_owned();
             } else if let Some(best) = crate::config::nearest(&key, KNOWN_KEYS.iter().copied()) {
                 message.push_str(&format!("; did you mean `{best}`?"));
             }

@@ -590,13 +590,15 @@ async fn create_connector(State(state): State<AppState>, body: Body) -> Result<R
             "unknown key `{key}` in the request; it takes `name`, `config` and `initial_state`"
         )));
     }
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let submitted = Submitted {
         config,
         base_dir: state.inner.options.base_dir.clone(),
     };
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         create_blocking(&s, &name, submitted, target)?;
         created(&s, &name)
     })
@@ -618,9 +620,11 @@ async fn create_pipeline(
         .map_err(|_| ApiError::bad_request("the pipeline must be UTF-8 text"))?
         .to_owned();
     let base_dir = state.inner.options.base_dir.clone();
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         // Load it as a file is loaded, so the messages are the same.
         let file = PathBuf::from("pipeline");
         let (config, _) = crate::config::load_str(&text, &base_dir)
@@ -666,13 +670,15 @@ async fn put_config(
     body: Body,
 ) -> Result<Response, ApiError> {
     let config = body.object("the connector's config")?;
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let submitted = Submitted {
         config,
         base_dir: state.inner.options.base_dir.clone(),
     };
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         if update_blocking(&s, &name, submitted)? {
             created(&s, &name)
         } else {
@@ -712,7 +718,7 @@ async fn patch_config(
     body: Body,
 ) -> Result<Response, ApiError> {
     let patch = body.object("the keys to change; `null` removes one")?;
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let mut submitted = state
         .configs()
         .get(&name)
@@ -721,6 +727,8 @@ async fn patch_config(
     merge(&mut submitted.config, patch);
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         update_blocking(&s, &name, submitted)?;
         Ok(Json(info_json(&s, &name)?).into_response())
     })
@@ -801,9 +809,11 @@ async fn restart_task(
     State(state): State<AppState>,
     NameTask(name, task): NameTask,
 ) -> Result<StatusCode, ApiError> {
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         let status = s.inner.worker.status(&name)?;
         let id = find_task(&status, &name, &task)?;
         s.inner.worker.restart_task(&name, id)?;
@@ -822,9 +832,11 @@ async fn restart_connector(
     let pairs = query_pairs(query.as_deref());
     let include_tasks = query_flag(&pairs, "includeTasks")?;
     let only_failed = query_flag(&pairs, "onlyFailed")?;
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         s.inner.worker.restart(&name, include_tasks, only_failed)?;
         if !include_tasks && !only_failed {
             return Ok(StatusCode::NO_CONTENT.into_response());
@@ -842,9 +854,11 @@ async fn set_target(
     target: TargetState,
     code: StatusCode,
 ) -> Result<StatusCode, ApiError> {
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         let worker = &s.inner.worker;
         match target {
             TargetState::Running => worker.resume(&name)?,
@@ -887,9 +901,11 @@ async fn delete_connector(
     State(state): State<AppState>,
     Name(name): Name,
 ) -> Result<StatusCode, ApiError> {
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         s.inner.worker.delete(&name)?;
         s.configs().remove(&name);
         s.unpersist(&name);

@@ -139,9 +139,11 @@ pub(crate) struct Shared {
     pub store: Option<Store>,
     /// Each connector's config as submitted.
     pub configs: Mutex<BTreeMap<String, Submitted>>,
-    /// Held by every request that changes connectors, so that the worker
-    /// and the stored configs change together.
-    pub writes: tokio::sync::Mutex<()>,
+    /// Held by every request that changes connectors, from before its
+    /// work starts until it is done (also when the client hangs up
+    /// meanwhile), so that the worker and the stored configs change
+    /// together and one change at a time.
+    pub writes: Arc<tokio::sync::Mutex<()>>,
     /// Plugins described so far, by file and modification time.
     pub plugins: plugins::PluginCache,
 }
@@ -167,7 +169,7 @@ impl AppState {
                 options,
                 store,
                 configs: Mutex::new(BTreeMap::new()),
-                writes: tokio::sync::Mutex::new(()),
+                writes: Arc::new(tokio::sync::Mutex::new(())),
                 plugins: plugins::PluginCache::default(),
             }),
         })
@@ -445,7 +447,14 @@ fn serve(args: ServeArgs) -> Result<(), String> {
             .await
             .map_err(|e| format!("the server failed: {e}"))
     });
+    // Each task now finishes its batch and commits; a second signal, for
+    // one held up (a sink that cannot deliver), exits at once.
+    let exit_now = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        let _ = signal_hook::flag::register_conditional_shutdown(signal, 1, exit_now.clone());
+    }
     tracing::info!("stopping every task");
+    eprintln!("sabot serve: stopping every task (a second Ctrl-C or SIGTERM exits at once)");
     worker.shutdown();
     // The tasks are done: keep where generated sources ended.
     for name in worker.names() {

@@ -67,9 +67,11 @@ pub(super) async fn alter(
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
     let change = parse_change(&body)?;
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         s.inner.worker.alter_offsets(&name, change)?;
         s.persist(&name);
         Ok(())
@@ -85,9 +87,11 @@ pub(super) async fn reset(
     State(state): State<AppState>,
     Name(name): Name,
 ) -> Result<Json<Value>, ApiError> {
-    let _writes = state.inner.writes.lock().await;
+    let writes = state.inner.writes.clone().lock_owned().await;
     let s = state.clone();
     blocking(move || {
+        // Held until the work is done, even if the client has gone.
+        let _writes = writes;
         s.inner.worker.reset_offsets(&name)?;
         s.persist(&name);
         Ok(())

@@ -155,6 +155,7 @@ pub(crate) async fn config(
     if kind_of(&class).is_some() {
         let keys = DEFINITIONS
             .iter()
+            .filter(|(name, group, ..)| applies(name, group, &class))
             .enumerate()
             .map(|(order, (name, group, required, default, doc))| {
                 config_key_info(name, "STRING", *required, *default, doc, group, order)
@@ -357,7 +358,62 @@ const DEFINITIONS: &[Definition] = &[
         None,
         "The topic a Kafka sink writes to.",
     ),
+    (
+        "kafka.topic",
+        "Datagen",
+        true,
+        None,
+        "The topic the generated orders are written to (brokers: `sabot.brokers` or the server's `--brokers`).",
+    ),
+    (
+        "iterations",
+        "Datagen",
+        false,
+        None,
+        "How many orders to generate; unbounded when absent.",
+    ),
+    (
+        "max.interval",
+        "Datagen",
+        false,
+        None,
+        "The longest pause between two orders, in milliseconds (sets the rate: 1000 / interval per second).",
+    ),
+    (
+        "sabot.datagen.rate",
+        "Datagen",
+        false,
+        None,
+        "Orders per second at most; as fast as possible when neither this nor `max.interval` is set.",
+    ),
+    (
+        "sabot.datagen.seed",
+        "Datagen",
+        false,
+        Some("42"),
+        "The generator's seed: the same seed gives the same orders.",
+    ),
+    (
+        "sabot.datagen.bad.ratio",
+        "Datagen",
+        false,
+        Some("0"),
+        "Share of deliberately malformed orders, from 0 to 1, to show the dead-letter path.",
+    ),
 ];
+
+/// Whether the flat key `key` means something to connectors of `class`.
+fn applies(key: &str, group: &str, class: &str) -> bool {
+    let kind = kind_of(class);
+    let datagen = kind == Some(dialect::Kind::Datagen);
+    match key {
+        "topics" | "topics.regex" | "key.converter" | "value.converter" | "sabot.group" => !datagen,
+        "file" => kind == Some(dialect::Kind::FileSink),
+        "sabot.sink.topic" => kind == Some(dialect::Kind::KafkaSink),
+        _ if group == "Datagen" => datagen,
+        _ => true,
+    }
+}
 
 /// `PUT /connector-plugins/{class}/config/validate`: Kafka Connect's
 /// ConfigInfos for a flat config, checked as far as planning without
@@ -446,6 +502,7 @@ fn check(
 fn config_infos(class: &str, config: &Map<String, Value>, problems: &[Problem]) -> Value {
     let mut keys: Vec<(String, &'static str, bool, Option<&'static str>, String)> = DEFINITIONS
         .iter()
+        .filter(|(name, group, ..)| applies(name, group, class))
         .map(|(n, g, r, d, doc)| ((*n).to_owned(), *g, *r, *d, (*doc).to_owned()))
         .collect();
     let mut extra: Vec<&String> = config

@@ -109,17 +109,7 @@ pub fn load_file(path: &Path) -> Result<LoadedPipeline, ConfigError> {
     };
     let text = std::fs::read_to_string(path)
         .map_err(|e| fail(vec![Problem::new("", format!("cannot read the file: {e}"))]))?;
-    let base_dir = path
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(Path::new("."))
-        .to_owned();
+    let base_dir = base_dir_of(path);
     let (config, secret_paths) = load_str(&text, &base_dir).map_err(fail)?;
     Ok(LoadedPipeline {
         file: path.to_owned(),
@@ -135,6 +125,72 @@ pub fn load_file(path: &Path) -> Result<LoadedPipeline, ConfigError> {
 ///
 /// Every problem found, each with its YAML path.
 pub fn load_str(text: &str, base_dir: &Path) -> Result<(PipelineFile, Vec<String>), Vec<Problem>> {
+    match check_str(text, base_dir) {
+        (Some(loaded), problems) if problems.is_empty() => Ok(loaded),
+        (_, problems) => Err(problems),
+    }
+}
+
+/// [`load_file`], keeping the model read (with its unknown keys left out)
+/// beside the problems found, so that planning can look for more: what
+/// `sabot validate` uses to list every problem at once.
+pub fn check_file(path: &Path) -> (Option<LoadedPipeline>, ConfigError) {
+    let fail = |problems| ConfigError {
+        file: path.to_owned(),
+        problems,
+    };
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            return (
+                None,
+                fail(vec![Problem::new("", format!("cannot read the file: {e}"))]),
+            );
+        }
+    };
+    let base_dir = base_dir_of(path);
+    let (model, problems) = check_str(&text, &base_dir);
+    let loaded = model.map(|(config, secret_paths)| LoadedPipeline {
+        file: path.to_owned(),
+        base_dir,
+        config,
+        secret_paths,
+    });
+    (loaded, fail(problems))
+}
+
+/// The folder relative references of the pipeline file at `path` are
+/// resolved against.
+fn base_dir_of(path: &Path) -> PathBuf {
+    path.parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(Path::new("."))
+        .to_owned()
+}
+
+/// [`load_str`], keeping the model read (if the file could be read into
+/// one) beside the problems found.
+fn check_str(text: &str, base_dir: &Path) -> (Option<(PipelineFile, Vec<String>)>, Vec<Problem>) {
+    match check_str_inner(text, base_dir) {
+        Ok(found) => found,
+        Err(problems) => (None, problems),
+    }
+}
+
+#[allow(
+    clippy::type_complexity,
+    reason = "the model with its secret paths, and the problems: said once, here"
+)]
+fn check_str_inner(
+    text: &str,
+    base_dir: &Path,
+) -> Result<(Option<(PipelineFile, Vec<String>)>, Vec<Problem>), Vec<Problem>> {
     let mut tree: serde_yaml::Value = serde_yaml::from_str(text).map_err(|e| {
         let at = e
             .location()
@@ -166,12 +222,25 @@ pub fn load_str(text: &str, base_dir: &Path) -> Result<(PipelineFile, Vec<String
         Some(config) => config,
         None => return Err(problems),
     };
-    validate::validate(&config, &mut problems);
-    if problems.is_empty() {
-        Ok((config, secret_paths))
-    } else {
-        Err(problems)
-    }
+    // Values of the wrong kind were left out and read as their defaults;
+    // what the checks then say about those defaults is no news.
+    let left_out: Vec<(String, String)> = problems
+        .iter()
+        .filter(|p| !p.message.starts_with("unknown key"))
+        .filter_map(|p| match p.path.rsplit_once('.') {
+            Some((parent, key)) => Some((parent.to_owned(), format!("`{key}`"))),
+            None if !p.path.is_empty() => Some((String::new(), format!("`{}`", p.path))),
+            None => None,
+        })
+        .collect();
+    let mut checked = Vec::new();
+    validate::validate(&config, &mut checked);
+    problems.extend(checked.into_iter().filter(|p| {
+        !left_out
+            .iter()
+            .any(|(parent, key)| p.path.starts_with(parent.as_str()) && p.message.contains(key))
+    }));
+    Ok((Some((config, secret_paths)), problems))
 }
 
 /// serde_yaml appends "at line X column Y" to its messages; the path or
@@ -190,7 +259,8 @@ fn read_model(mut tree: serde_yaml::Value, problems: &mut Vec<Problem>) -> Optio
     // this bound without being something other than a pipeline file.
     for _ in 0..200 {
         match serde_path_to_error::deserialize::<_, PipelineFile>(tree.clone()) {
-            Ok(config) => return problems.is_empty().then_some(config),
+            // Read, with any unknown keys left out (and reported).
+            Ok(config) => return Some(config),
             Err(err) => {
                 let path = yaml_path(err.path());
                 let message = err.inner().to_string();
@@ -202,11 +272,40 @@ fn read_model(mut tree: serde_yaml::Value, problems: &mut Vec<Problem>) -> Optio
                     }
                     continue;
                 }
-                problems.push(Problem::new(
-                    path.clone(),
-                    type_error_message(&path, &message),
-                ));
-                return None;
+                // A value of the wrong kind is reported, then left out, so
+                // the rest of the file is read too; if the key was required,
+                // its absence says nothing new and the reading stops.
+                if message.starts_with("missing field `") && !problems.is_empty() {
+                    let key = message
+                        .trim_start_matches("missing field `")
+                        .split('`')
+                        .next()
+                        .unwrap_or_default();
+                    let at = if path.is_empty() {
+                        key.to_owned()
+                    } else {
+                        format!("{path}.{key}")
+                    };
+                    if problems.iter().any(|p| p.path == at) {
+                        return None;
+                    }
+                }
+                // A value whose `${…}` could not be filled in is reported
+                // already, at the same path.
+                if !problems.iter().any(|p| p.path == path) {
+                    problems.push(Problem::new(
+                        path.clone(),
+                        type_error_message(&path, &message),
+                    ));
+                }
+                let last_key = err.path().iter().last().and_then(|segment| match segment {
+                    serde_path_to_error::Segment::Map { key } => Some(key.clone()),
+                    _ => None,
+                });
+                match last_key {
+                    Some(key) if remove_key(&mut tree, err.path(), &key) => continue,
+                    _ => return None,
+                }
             }
         }
     }
@@ -297,6 +396,25 @@ fn type_error_message(path: &str, message: &str) -> String {
         if path.contains("properties") {
             return "expected a string, number or boolean".to_owned();
         }
+    }
+    if message.contains(", expected struct ") {
+        return match path {
+            "source" => {
+                "expected a map with one of `kafka` or `datagen`, e.g. `datagen: {}`".to_owned()
+            }
+            "sink" => "expected a map with one of `kafka`, `file`, `parquet` or `stdout`, \
+                       e.g. `stdout: {}`"
+                .to_owned(),
+            _ => "expected a map of keys here".to_owned(),
+        };
+    }
+    if let Some(rest) = message.strip_prefix("invalid type: ")
+        && let Some(got) = rest.strip_suffix(", expected a string")
+    {
+        return format!(
+            "expected text here, not {got}; a size or a duration takes its unit, \
+             e.g. `128MiB` or `50ms`"
+        );
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         if let Some(end) = rest.find('`') {

@@ -104,6 +104,32 @@ fn unknown_keys_inside_formats_and_registries_keep_their_paths() {
 }
 
 #[test]
+fn unknown_keys_wrong_values_and_checks_are_all_listed_at_once() {
+    let text = "apiVersion: sabot/v2\nname: bad name!\nsource:\n  kafka:\n\
+        \x20   brokers: 127.0.0.1:9092\n    topcs: [a]\n    group: g\n    start: newest\n\
+        sink:\n  stdout: {}\nbatch: { max_records: 0, max_wait: 5 parsecs }\n\
+        errors: { on_bad_record: dead-letter }\n";
+    assert_eq!(
+        problems(text),
+        vec![
+            "source.kafka.topcs: unknown key; did you mean `topics`? (valid keys here: `brokers`, \
+             `topics`, `topics_regex`, `group`, `start`, `format`, `properties`, `embedded`)",
+            "source.kafka.start: `newest` is not allowed here (one of `earliest`, `latest`)",
+            "apiVersion: `sabot/v2` is not a version this build reads; write `apiVersion: sabot/v1`",
+            "name: `bad name!` is not a valid name; use letters, digits, `.`, `_` and `-`",
+            "source.kafka.topics: no topics given; add `topics: [NAME]` or `topics_regex: PATTERN`",
+            "errors.dead_letter_topic: required with `on_bad_record: dead-letter`",
+            "batch.max_records: must be at least 1",
+            "batch.max_wait: `parsecs` is not a unit of time; use `ms`, `s`, `m` or `h`",
+        ]
+    );
+    // A required key of the wrong kind stops the reading after it is said.
+    let text =
+        "apiVersion: sabot/v1\nname: [a, list]\nsource:\n  datagen: {}\nsink:\n  stdout: {}\n";
+    assert_eq!(problems(text).len(), 1, "{:?}", problems(text));
+}
+
+#[test]
 fn a_wrong_enum_value_gets_the_nearest_one() {
     let text = GOOD.replace("dead-letter,", "dead_letter,");
     assert_eq!(

@@ -356,17 +356,31 @@ fn check_datagen(path: &str, datagen: &DatagenConfig, problems: &mut Vec<Problem
 }
 
 fn check_name(path: &str, name: &str, problems: &mut Vec<Problem>) {
-    let ok = !name.is_empty()
-        && name.len() <= 200
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'));
-    if !ok {
-        problems.push(Problem::new(
-            path,
-            format!("`{name}` is not a valid name; use letters, digits, `.`, `_` and `-`"),
-        ));
-    }
+    // A name is shown whole in the message only when it is short.
+    let shown = if name.chars().count() > 40 {
+        format!("{}…", name.chars().take(40).collect::<String>())
+    } else {
+        name.to_owned()
+    };
+    let message = if name.is_empty() {
+        "must not be empty; use letters, digits, `.`, `_` and `-`".to_owned()
+    } else if name.len() > 200 {
+        format!(
+            "`{shown}` is {} characters long; a name is at most 200",
+            name.chars().count()
+        )
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        format!("`{shown}` is not a valid name; use letters, digits, `.`, `_` and `-`")
+    } else if name.chars().all(|c| c == '.') {
+        // `.` and `..` are folder names to every path and URL.
+        format!("`{name}` is not a valid name; use at least one letter, digit, `_` or `-`")
+    } else {
+        return;
+    };
+    problems.push(Problem::new(path, message));
 }
 
 /// Kafka's own rule for topic names.

@@ -291,6 +291,9 @@ fn unwritable(path: &str, ty: &arrow_schema::DataType) -> Option<(String, &'stat
         | DataType::ListView(f)
         | DataType::LargeListView(f)
         | DataType::Map(f, _) => unwritable(&format!("{path}.{}", f.name()), f.data_type()),
+        DataType::Struct(fields) if fields.is_empty() => {
+            Some((path.to_owned(), "a struct without fields"))
+        }
         DataType::Struct(fields) => fields
             .iter()
             .find_map(|f| unwritable(&format!("{path}.{}", f.name()), f.data_type())),
@@ -667,5 +670,27 @@ mod tests {
         );
         let left: Vec<_> = std::fs::read_dir(dir.path()).expect("list").collect();
         assert!(left.is_empty(), "nothing is written: {left:?}");
+    }
+
+    #[test]
+    fn columns_parquet_cannot_hold_are_named_wherever_they_nest() {
+        use arrow_schema::{Fields, IntervalUnit};
+        let empty = DataType::Struct(Fields::empty());
+        assert_eq!(
+            unwritable("a", &empty),
+            Some(("a".to_owned(), "a struct without fields"))
+        );
+        let listed = DataType::List(Arc::new(Field::new("item", empty, true)));
+        assert_eq!(
+            unwritable("b", &listed).map(|(at, _)| at),
+            Some("b.item".to_owned())
+        );
+        let interval = DataType::Interval(IntervalUnit::MonthDayNano);
+        let nested = DataType::Struct(Fields::from(vec![Field::new("d", interval, true)]));
+        assert_eq!(
+            unwritable("c", &nested).map(|(at, _)| at),
+            Some("c.d".to_owned())
+        );
+        assert_eq!(unwritable("e", &DataType::Utf8), None);
     }
 }

@@ -198,12 +198,19 @@ impl Pacer {
         }
     }
 
-    /// How many records may be sent now, at most `want`.
+    /// How many records may be sent now, at most `want`. Time in which
+    /// nothing was asked for (a pause, a slow consumer) is not made up for
+    /// later with a burst: at most a second's worth is ever due at once.
     pub fn allowance(&mut self, want: u64) -> u64 {
         match self.rate {
             None => want,
             Some(rate) => {
                 let due = (self.started.elapsed().as_secs_f64() * rate as f64) as u64;
+                let behind = due.saturating_sub(self.sent);
+                if behind > rate {
+                    // Forget what was missed beyond a second.
+                    self.sent = due - rate;
+                }
                 due.saturating_sub(self.sent).min(want)
             }
         }
@@ -353,6 +360,8 @@ impl Source for DatagenSource {
 
     fn resume(&mut self) -> Result<(), SourceError> {
         self.paused = false;
+        // The rate goes on from now, with no burst for the time paused.
+        self.pacer = Pacer::new(self.pacer.rate);
         Ok(())
     }
 }
@@ -360,6 +369,22 @@ impl Source for DatagenSource {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pacer_behind_by_more_than_a_second_sends_at_most_a_second_at_once() {
+        // Ten seconds in and nothing sent (paused, or nobody asked).
+        let mut pacer = Pacer {
+            rate: Some(100),
+            started: Instant::now() - Duration::from_secs(10),
+            sent: 0,
+        };
+        let first = pacer.allowance(10_000);
+        assert!((100..=101).contains(&first), "{first}");
+        pacer.sent(first);
+        assert!(pacer.allowance(10_000) <= 1);
+        // Without a rate, everything asked for is due.
+        assert_eq!(Pacer::new(None).allowance(10_000), 10_000);
+    }
 
     #[test]
     fn the_same_seed_gives_the_same_records() {
