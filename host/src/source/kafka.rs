@@ -503,7 +503,14 @@ impl Source for KafkaSource {
             } else {
                 (deadline - now).min(Duration::from_millis(100))
             };
-            let polled = self.consumer.poll(timeout);
+            // While records are queued, a poll that does not wait returns
+            // the next one without librdkafka reading the clock for a
+            // deadline (a cost per record on some machines); only an empty
+            // queue gets a waiting poll.
+            let polled = match self.consumer.poll(Duration::ZERO) {
+                None => self.consumer.poll(timeout),
+                some => some,
+            };
             // A rebalance runs inside `poll`. Records fetched before it
             // from partitions it took away belong to their next owner, who
             // reads them again from the last commit; what `poll` returns
