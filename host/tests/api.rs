@@ -278,6 +278,7 @@ async fn unknown_connectors_answer_404_everywhere() {
         ("GET", "/connectors/ghost/tasks"),
         ("GET", "/connectors/ghost/tasks/0/status"),
         ("GET", "/connectors/ghost/topics"),
+        ("PUT", "/connectors/ghost/topics/reset"),
         ("POST", "/connectors/ghost/restart"),
         ("POST", "/connectors/ghost/tasks/0/restart"),
         ("PUT", "/connectors/ghost/pause"),
@@ -322,6 +323,13 @@ async fn kafka_connect_configs_are_accepted_and_secrets_hidden() {
     assert_eq!(
         topics,
         json!({ "files": { "topics": ["orders", "refunds"] } })
+    );
+    // Kafka Connect's reset answers 202 with no body.
+    assert_eq!(
+        server
+            .call("PUT", "/connectors/files/topics/reset", None)
+            .await,
+        (StatusCode::ACCEPTED, Value::Null)
     );
 }
 
