@@ -394,6 +394,9 @@ impl Slot {
 
     /// The finished column, leaving the builder empty.
     fn finish(&mut self) -> Result<ArrayRef, ArrowError> {
+        // Rows count from 0 again in the next batch: a field set in this
+        // batch's row N must not read as set in the next batch's row N.
+        self.set_in = 0;
         match &mut self.kind {
             SlotKind::Single { val, .. } => val.finish(),
             SlotKind::List {

@@ -887,3 +887,21 @@ fn schemas_that_expand_past_the_column_cap_are_refused() {
     let b = schema.message(&[1]).expect("B");
     assert_eq!(arrow_schema(&b).map(|s| s.fields().len()), Ok(10));
 }
+
+#[test]
+fn a_field_set_in_one_batch_is_absent_in_the_next_unless_set_again() {
+    // Regression: the decoder kept "set in row 1" across batches, so an
+    // empty message right after one with `f_int32` set lost that column's
+    // default and the batch could not be built.
+    let schema = schema();
+    let everything = descriptor(&schema, "Everything");
+    let mut decoder = ProtobufDecoder::new(&everything).expect("maps");
+    let first = decoder.decode(&[&[24u8, 7][..]]);
+    assert_eq!(first.errors, []);
+    let second = decoder.decode(&[&[][..], &[24u8, 9][..]]);
+    assert_eq!(second.errors, []);
+    assert_eq!(second.batch.num_rows(), 2);
+    let rows = super::render::rows(&second.batch);
+    assert!(rows[0].contains("f_int32: 0"), "{}", rows[0]);
+    assert!(rows[1].contains("f_int32: 9"), "{}", rows[1]);
+}
