@@ -9,6 +9,8 @@
 //! the serializer was given, so a decoding mistake cannot hide behind an
 //! encoding mistake that undoes it.
 
+mod common;
+
 use std::io::Read;
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -1032,14 +1034,7 @@ fn the_embedded_registry_carries_avro_between_two_pipelines_of_one_run() {
         .stderr(std::fs::File::create(&log).expect("a log file"))
         .spawn()
         .expect("sabot runs");
-    let lines = || -> Vec<Value> {
-        let text = std::fs::read_to_string(&out).unwrap_or_default();
-        let whole = text.rfind('\n').map_or("", |end| &text[..=end]);
-        whole
-            .lines()
-            .map(|l| serde_json::from_str(l).expect("a JSON line"))
-            .collect()
-    };
+    let lines = || common::complete_lines(&out);
     let deadline = Instant::now() + Duration::from_secs(90);
     while (lines().len() as u64) < N && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(100));

@@ -4,6 +4,8 @@
 //! is deleted. The HTTP client is a few lines over `TcpStream`, so the
 //! requests are exactly what is written here.
 
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -157,15 +159,7 @@ fn wait_until(limit: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// The whole JSON lines of `file`; a last line still being written (no
 /// newline yet) is left for the next look.
 fn lines(file: &Path) -> Vec<Value> {
-    let text = std::fs::read_to_string(file).unwrap_or_default();
-    let whole = match text.rfind('\n') {
-        Some(end) => &text[..=end],
-        None => "",
-    };
-    whole
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect()
+    common::complete_lines(file)
 }
 
 fn produce(topic: &str, ids: std::ops::Range<u64>) {

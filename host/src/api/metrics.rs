@@ -22,6 +22,7 @@
 use std::fmt::Write;
 
 use crate::runtime::Snapshot;
+use crate::runtime::metrics::PluginTimeSnapshot;
 
 /// One connector's tasks: the connector's name and each task's number
 /// with its snapshot.
@@ -93,38 +94,30 @@ pub(crate) fn render(connectors: &[ConnectorTasks]) -> String {
         let _ = writeln!(text, "{metric}_count{{{labels}}} {}", latency.count());
     }
 
-    let seconds = "sabot_transform_seconds_total";
-    family(
-        &mut text,
-        seconds,
-        "Time spent in each transform's plugin, failed calls included.",
-        "counter",
-    );
-    for (labels, snapshot) in tasks() {
-        for (name, time) in &snapshot.plugins {
-            let transform = escape(name);
-            let _ = writeln!(
-                text,
-                "{seconds}{{{labels},transform=\"{transform}\"}} {}",
-                time.seconds()
-            );
-        }
-    }
-    let calls = "sabot_transform_calls_total";
-    family(
-        &mut text,
-        calls,
-        "Calls of each transform's plugin, one per batch it was given.",
-        "counter",
-    );
-    for (labels, snapshot) in tasks() {
-        for (name, time) in &snapshot.plugins {
-            let transform = escape(name);
-            let _ = writeln!(
-                text,
-                "{calls}{{{labels},transform=\"{transform}\"}} {}",
-                time.calls
-            );
+    // Per transform: its time and its calls, each a counter.
+    let per_transform: [(&str, &str, fn(&PluginTimeSnapshot) -> String); 2] = [
+        (
+            "sabot_transform_seconds_total",
+            "Time spent in each transform's plugin, failed calls included.",
+            |time| time.seconds().to_string(),
+        ),
+        (
+            "sabot_transform_calls_total",
+            "Calls of each transform's plugin, one per batch it was given.",
+            |time| time.calls.to_string(),
+        ),
+    ];
+    for (metric, help, read) in per_transform {
+        family(&mut text, metric, help, "counter");
+        for (labels, snapshot) in tasks() {
+            for (name, time) in &snapshot.plugins {
+                let transform = escape(name);
+                let _ = writeln!(
+                    text,
+                    "{metric}{{{labels},transform=\"{transform}\"}} {}",
+                    read(time)
+                );
+            }
         }
     }
 
